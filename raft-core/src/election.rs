@@ -1,0 +1,90 @@
+//! Leader election (§5.2) with the election restriction (§5.4.1).
+
+use crate::leader::Leader;
+use crate::message::{Message, RequestVote, RequestVoteReply};
+use crate::node::{Candidate, RaftNode, Role};
+use crate::persist::HardState;
+use crate::types::NodeId;
+
+impl RaftNode {
+    /// The election timeout fired: stand for the next term and vote for ourselves.
+    pub(crate) fn start_election(&mut self) {
+        let term = self.hard_state.term.next();
+        let me = self.config.id;
+        self.set_hard_state(HardState {
+            term,
+            voted_for: Some(me),
+        });
+        self.role = Role::Candidate(Candidate { votes: vec![me] });
+        self.leader = None;
+        self.reset_election_timer();
+        if self.quorum() == 1 {
+            self.become_leader();
+            return;
+        }
+        let request = RequestVote {
+            term,
+            last_log_index: self.log.last_index(),
+            last_log_term: self.log.last_term(),
+        };
+        let others: Vec<NodeId> = self.others().collect();
+        for peer in others {
+            self.send(peer, Message::RequestVote(request.clone()));
+        }
+    }
+
+    /// Grant at most one vote per term, and only to a candidate whose log is at least as
+    /// up-to-date as ours (§5.4.1). The vote is persisted before the reply (Persist goes first).
+    pub(crate) fn handle_request_vote(&mut self, from: NodeId, request: RequestVote) {
+        let ours = (self.log.last_term(), self.log.last_index());
+        let up_to_date = (request.last_log_term, request.last_log_index) >= ours;
+        let free_to_vote = match self.hard_state.voted_for {
+            None => true,
+            Some(candidate) => candidate == from,
+        };
+        let granted = up_to_date && free_to_vote;
+        if granted {
+            if self.hard_state.voted_for.is_none() {
+                let term = self.hard_state.term;
+                self.set_hard_state(HardState {
+                    term,
+                    voted_for: Some(from),
+                });
+            }
+            // Granting a vote defers our own candidacy (Figure 2, "followers").
+            self.election_elapsed_ticks = 0;
+        }
+        let term = self.hard_state.term;
+        self.send(
+            from,
+            Message::RequestVoteReply(RequestVoteReply { term, granted }),
+        );
+    }
+
+    /// Count a vote; a majority makes us leader (§5.2).
+    pub(crate) fn handle_vote_reply(&mut self, from: NodeId, reply: RequestVoteReply) {
+        let quorum = self.quorum();
+        let Role::Candidate(candidate) = &mut self.role else {
+            return; // ignore_vote_when_not_candidate: the election is already decided.
+        };
+        if !reply.granted || candidate.votes.contains(&from) {
+            return;
+        }
+        candidate.votes.push(from);
+        if candidate.votes.len() >= quorum {
+            self.become_leader();
+        }
+    }
+
+    /// Take office: every follower starts probing just past our last entry, and learns of us
+    /// at once through a heartbeat (§5.2).
+    pub(crate) fn become_leader(&mut self) {
+        let next_index = self.log.last_index().next();
+        let others: Vec<NodeId> = self.others().collect();
+        self.role = Role::Leader(Leader::new(&others, next_index));
+        self.leader = Some(self.config.id);
+        self.broadcast_heartbeat();
+        // A single-node cluster commits its own log straight away.
+        self.advance_commit();
+    }
+}

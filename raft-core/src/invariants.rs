@@ -1,0 +1,78 @@
+//! Internal invariants, checked at the end of every `step` in debug and test builds. A failure
+//! here is a bug in the core, never the fault of a peer.
+
+use crate::node::{RaftNode, Role};
+use crate::persist::HardState;
+use crate::types::LogIndex;
+
+/// What the checks compare against: the state before the step.
+pub(crate) struct Before {
+    hard_state: HardState,
+    commit_index: LogIndex,
+    last_applied: LogIndex,
+}
+
+impl Before {
+    pub(crate) fn capture(node: &RaftNode) -> Before {
+        Before {
+            hard_state: node.hard_state,
+            commit_index: node.commit_index,
+            last_applied: node.last_applied,
+        }
+    }
+}
+
+pub(crate) fn check(node: &RaftNode, before: &Before) {
+    let log = &node.log;
+    assert!(
+        node.last_applied <= node.commit_index,
+        "applied beyond commit"
+    );
+    assert!(
+        node.commit_index <= log.last_index(),
+        "commit beyond the log"
+    );
+    assert!(
+        log.snapshot_index() <= node.last_applied,
+        "snapshot beyond applied"
+    );
+    assert!(
+        node.commit_index >= before.commit_index,
+        "commit index went back"
+    );
+    assert!(
+        node.last_applied >= before.last_applied,
+        "applied index went back"
+    );
+    let (old, new) = (before.hard_state, node.hard_state);
+    assert!(new.term >= old.term, "term went back");
+    if new.term == old.term && old.voted_for.is_some() {
+        assert_eq!(new.voted_for, old.voted_for, "two votes in one term");
+    }
+    // Terms never decrease along the log, and none is newer than the current term. The new
+    // tail is checked where it joins the old log; appends only ever come in sorted runs.
+    assert!(log.last_term() <= new.term, "log entry from a future term");
+    if let Some(first) = log.entries().first() {
+        assert!(
+            first.term >= log.snapshot().term,
+            "entry older than the snapshot"
+        );
+    }
+    if let Role::Leader(leader) = &node.role {
+        assert_eq!(
+            node.leader,
+            Some(node.config.id),
+            "leader does not know it leads"
+        );
+        for p in &leader.progress {
+            assert!(
+                p.match_index <= log.last_index(),
+                "follower matched beyond our log"
+            );
+            assert!(
+                p.next_index > p.match_index,
+                "next_index at or below match_index"
+            );
+        }
+    }
+}

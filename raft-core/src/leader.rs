@@ -1,0 +1,276 @@
+//! The leader: proposals, replication with flow control, and commitment (§5.3, §5.4.2, §7).
+
+use crate::io::Action;
+use crate::message::{AppendEntries, AppendEntriesReply, AppendOutcome, ConflictHint};
+use crate::message::{InstallSnapshot, InstallSnapshotReply, Message};
+use crate::node::{RaftNode, Role};
+use crate::progress::{Mode, Progress};
+use crate::types::{Entry, LogIndex, NodeId, SharedBytes};
+
+/// Leader-only state.
+#[derive(Debug)]
+pub(crate) struct Leader {
+    pub(crate) progress: Vec<Progress>,
+    heartbeat_elapsed_ticks: u32,
+    /// Reused to find the majority's match index without allocating.
+    match_scratch: Vec<LogIndex>,
+}
+
+impl Leader {
+    pub(crate) fn new(followers: &[NodeId], next_index: LogIndex) -> Leader {
+        Leader {
+            progress: followers
+                .iter()
+                .map(|&id| Progress::new(id, next_index))
+                .collect(),
+            heartbeat_elapsed_ticks: 0,
+            match_scratch: Vec::with_capacity(followers.len() + 1),
+        }
+    }
+
+    fn position(&self, id: NodeId) -> Option<usize> {
+        self.progress.iter().position(|p| p.id == id)
+    }
+}
+
+impl RaftNode {
+    /// The lab's `Start`: append at once and answer in the same call.
+    pub(crate) fn propose(&mut self, command: SharedBytes) {
+        if !self.is_leader() {
+            self.out.push(Action::NotLeader {
+                leader_hint: self.leader,
+            });
+            return;
+        }
+        let term = self.hard_state.term;
+        self.append_to_log(&[Entry { term, command }]);
+        let index = self.log.last_index();
+        self.out.push(Action::Proposed { index, term });
+        for k in 0..self.leader_state().progress.len() {
+            self.send_entries_if_allowed(k);
+        }
+        self.advance_commit();
+    }
+
+    pub(crate) fn leader_tick(&mut self) {
+        let heartbeat_ticks = self.config.heartbeat_ticks;
+        let leader = self.leader_state_mut();
+        leader.heartbeat_elapsed_ticks += 1;
+        if leader.heartbeat_elapsed_ticks >= heartbeat_ticks {
+            self.broadcast_heartbeat();
+        }
+    }
+
+    /// One message to every follower: it asserts leadership (§5.2), carries the commit index,
+    /// and retries whatever may have been lost since the last heartbeat.
+    pub(crate) fn broadcast_heartbeat(&mut self) {
+        let heartbeat_ticks = self.config.heartbeat_ticks;
+        let leader = self.leader_state_mut();
+        leader.heartbeat_elapsed_ticks = 0;
+        for p in &mut leader.progress {
+            p.inflight = 0;
+            p.probe_sent = false;
+            if let Mode::Snapshot {
+                ticks_since_sent, ..
+            } = &mut p.mode
+            {
+                *ticks_since_sent = ticks_since_sent.saturating_add(heartbeat_ticks);
+            }
+        }
+        for k in 0..self.leader_state().progress.len() {
+            self.send_append(k);
+        }
+    }
+
+    /// Sends new entries to follower `k` if flow control allows and there are any.
+    fn send_entries_if_allowed(&mut self, k: usize) {
+        let last_index = self.log.last_index();
+        let max_inflight = self.config.max_inflight_messages;
+        let p = &self.leader_state().progress[k];
+        if p.next_index <= last_index && p.may_send_entries(max_inflight) {
+            self.send_append(k);
+        }
+    }
+
+    /// Sends follower `k` the entries from its `next_index` (none for a heartbeat), or the
+    /// snapshot if those entries were discarded (§7).
+    fn send_append(&mut self, k: usize) {
+        let retry_ticks = self.config.election_ticks_min;
+        let (max_count, max_bytes) = (
+            self.config.max_entries_per_message,
+            self.config.max_bytes_per_message,
+        );
+        let term = self.hard_state.term;
+        let Role::Leader(leader) = &mut self.role else {
+            unreachable!("send_append outside leadership")
+        };
+        let p = &mut leader.progress[k];
+        let snapshot = self.log.snapshot();
+        if let Mode::Snapshot {
+            ticks_since_sent, ..
+        } = p.mode
+        {
+            if ticks_since_sent < retry_ticks {
+                // The snapshot is on its way; only assert leadership.
+                let heartbeat = AppendEntries {
+                    term,
+                    prev_log_index: snapshot.index,
+                    prev_log_term: snapshot.term,
+                    entries: Vec::new(),
+                    leader_commit: self.commit_index,
+                };
+                let to = p.id;
+                self.send(to, Message::AppendEntries(heartbeat));
+                return;
+            }
+        }
+        if p.next_index <= snapshot.index || matches!(p.mode, Mode::Snapshot { .. }) {
+            p.mode = Mode::Snapshot {
+                index: snapshot.index,
+                ticks_since_sent: 0,
+            };
+            let request = InstallSnapshot {
+                term,
+                last_included_index: snapshot.index,
+                last_included_term: snapshot.term,
+                data: snapshot.data.clone(),
+            };
+            let to = p.id;
+            self.send(to, Message::InstallSnapshot(request));
+            return;
+        }
+        let prev_log_index = p.next_index.prev();
+        let prev_log_term = self
+            .log
+            .term_at(prev_log_index)
+            .expect("next_index is past the snapshot");
+        let entries = self.log.entries_from(p.next_index, max_count, max_bytes);
+        match p.mode {
+            Mode::Replicate if !entries.is_empty() => {
+                p.next_index = p.next_index.plus(entries.len() as u64);
+                p.inflight += 1;
+            }
+            Mode::Probe => p.probe_sent = true,
+            _ => {}
+        }
+        let request = AppendEntries {
+            term,
+            prev_log_index,
+            prev_log_term,
+            entries,
+            leader_commit: self.commit_index,
+        };
+        let to = p.id;
+        self.send(to, Message::AppendEntries(request));
+    }
+
+    pub(crate) fn handle_append_reply(&mut self, from: NodeId, reply: AppendEntriesReply) {
+        let last_index = self.log.last_index();
+        let Role::Leader(leader) = &mut self.role else {
+            return; // ignore_reply_when_not_leader: we lost office since sending.
+        };
+        let Some(k) = leader.position(from) else {
+            return;
+        };
+        let p = &mut leader.progress[k];
+        match reply.outcome {
+            AppendOutcome::StaleTerm => {}
+            AppendOutcome::Matched(index) => {
+                if index > last_index {
+                    return; // ignore_impossible_match: we never sent that far.
+                }
+                p.record_match(index);
+                self.advance_commit();
+                self.send_entries_if_allowed(k);
+            }
+            AppendOutcome::Rejected { rejected, hint } => {
+                if ignore_stale_rejection(p, rejected) {
+                    return;
+                }
+                let next = self.next_index_after_conflict(hint);
+                let Role::Leader(leader) = &mut self.role else {
+                    unreachable!()
+                };
+                let p = &mut leader.progress[k];
+                // Back up, but never below what is known to match nor past the rejected probe.
+                p.next_index = next.clamp(p.match_index.next(), rejected);
+                p.mode = Mode::Probe;
+                p.inflight = 0;
+                self.send_append(k);
+            }
+        }
+    }
+
+    /// The lab's fast back-up: skip the follower's whole conflicting term, or jump to the end
+    /// of its short log, in one round trip.
+    fn next_index_after_conflict(&self, hint: ConflictHint) -> LogIndex {
+        match hint {
+            ConflictHint::LogTooShort { next } => next,
+            ConflictHint::TermMismatch { term, first_index } => self
+                .log
+                .last_index_of_term(term)
+                .map_or(first_index, LogIndex::next),
+        }
+    }
+
+    pub(crate) fn handle_snapshot_reply(&mut self, from: NodeId, reply: InstallSnapshotReply) {
+        let last_index = self.log.last_index();
+        let Role::Leader(leader) = &mut self.role else {
+            return;
+        };
+        let Some(k) = leader.position(from) else {
+            return;
+        };
+        if reply.last_included_index > last_index {
+            return; // ignore_impossible_match
+        }
+        leader.progress[k].record_match(reply.last_included_index);
+        self.advance_commit();
+        self.send_entries_if_allowed(k);
+    }
+
+    /// Commit the highest index a majority holds — but only by counting replicas of an entry
+    /// of the current term (§5.4.2, Figure 8); earlier entries commit indirectly.
+    pub(crate) fn advance_commit(&mut self) {
+        let quorum = self.quorum();
+        let last_index = self.log.last_index();
+        let Role::Leader(leader) = &mut self.role else {
+            return;
+        };
+        let scratch = &mut leader.match_scratch;
+        scratch.clear();
+        scratch.push(last_index);
+        scratch.extend(leader.progress.iter().map(|p| p.match_index));
+        scratch.sort_unstable_by(|a, b| b.cmp(a));
+        let majority_index = scratch[quorum - 1];
+        if majority_index > self.commit_index
+            && self.log.term_at(majority_index) == Some(self.hard_state.term)
+        {
+            self.commit_index = majority_index;
+        }
+    }
+
+    fn leader_state(&self) -> &Leader {
+        match &self.role {
+            Role::Leader(leader) => leader,
+            _ => unreachable!("leader state outside leadership"),
+        }
+    }
+
+    fn leader_state_mut(&mut self) -> &mut Leader {
+        match &mut self.role {
+            Role::Leader(leader) => leader,
+            _ => unreachable!("leader state outside leadership"),
+        }
+    }
+}
+
+/// A rejection is stale if it concerns entries already known to match, or (while probing) an
+/// older probe than the one outstanding; acting on it would only resend.
+fn ignore_stale_rejection(p: &Progress, rejected: LogIndex) -> bool {
+    match p.mode {
+        Mode::Snapshot { .. } => true,
+        Mode::Probe => rejected != p.next_index.prev() || rejected <= p.match_index,
+        Mode::Replicate => rejected <= p.match_index,
+    }
+}

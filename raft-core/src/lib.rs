@@ -1,0 +1,85 @@
+//! # raft-core
+//!
+//! A pure, sans-IO implementation of Raft (the extended paper: Figure 2, §5 and §7): leader
+//! election, log replication with fast back-up, persistence, and snapshots. It never reads a
+//! clock, spawns a thread, touches a socket or hides a random generator. A driver feeds
+//! [`Event`]s to [`RaftNode::step`] and carries out the returned [`Action`]s in order:
+//!
+//! - [`Action::Persist`] (always first when present) must be durable before anything after it;
+//! - [`Action::Send`] goes to the network, which may lose, delay or reorder it;
+//! - [`Action::Apply`] / [`Action::ApplySnapshot`] go to the service, in index order;
+//! - [`Action::Proposed`] / [`Action::NotLeader`] answer an [`Event::Propose`] at once.
+//!
+//! Time is [`Event::Tick`]s; [`Config`] says how many make a heartbeat interval and an
+//! election timeout. The only randomness is a `ChaCha8Rng` seeded from [`Config::seed`], so the
+//! same configuration and the same events give byte-identical actions.
+//!
+//! ```
+//! use raft_core::{Action, Config, Event, Message, NodeId, RaftNode};
+//!
+//! // Three nodes, a perfect network, and a hand-written loop.
+//! let ids = [NodeId(1), NodeId(2), NodeId(3)];
+//! let mut nodes: Vec<RaftNode> = ids
+//!     .iter()
+//!     .map(|&id| RaftNode::new(Config::new(id, ids.to_vec(), id.0), None).unwrap())
+//!     .collect();
+//! let mut inbox: Vec<(NodeId, NodeId, Message)> = Vec::new(); // (from, to, message)
+//! let mut applied = vec![Vec::new(); 3];
+//! let mut proposed = false;
+//! for _ in 0..1000 {
+//!     for (i, node) in nodes.iter_mut().enumerate() {
+//!         let mut actions = node.step(Event::Tick);
+//!         if node.is_leader() && !proposed {
+//!             proposed = true;
+//!             actions.extend(node.step(Event::Propose { command: b"hello".as_slice().into() }));
+//!         }
+//!         for action in actions {
+//!             match action {
+//!                 Action::Send { to, message } => inbox.push((ids[i], to, message)),
+//!                 Action::Apply { entry, .. } => applied[i].push(entry.command),
+//!                 _ => {} // a real driver persists `Persist` before going on
+//!             }
+//!         }
+//!     }
+//!     while let Some((from, to, message)) = inbox.pop() {
+//!         let i = ids.iter().position(|&id| id == to).unwrap();
+//!         for action in nodes[i].step(Event::Receive { from, message }) {
+//!             match action {
+//!                 Action::Send { to, message } => inbox.push((ids[i], to, message)),
+//!                 Action::Apply { entry, .. } => applied[i].push(entry.command),
+//!                 _ => {}
+//!             }
+//!         }
+//!     }
+//! }
+//! assert!(applied.iter().all(|log| log.len() == 1 && &log[0][..] == b"hello"));
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod election;
+mod follower;
+#[cfg(debug_assertions)]
+mod invariants;
+mod io;
+mod leader;
+mod log;
+mod message;
+mod node;
+mod persist;
+mod progress;
+mod types;
+
+pub use config::{Config, ConfigError};
+pub use io::{Action, Event};
+pub use message::{
+    AppendEntries, AppendEntriesReply, AppendOutcome, ConflictHint, InstallSnapshot,
+    InstallSnapshotReply, Message, RequestVote, RequestVoteReply,
+};
+pub use node::{RaftNode, RoleKind};
+pub use persist::{
+    ChangeError, DecodeError, HardState, LogAppend, PersistChange, PersistentState, Snapshot,
+};
+pub use types::{Entry, LogIndex, NodeId, SharedBytes, Term};

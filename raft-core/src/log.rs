@@ -1,0 +1,214 @@
+//! The in-memory log: a snapshot of the prefix, then the entries after it.
+
+use crate::persist::Snapshot;
+use crate::types::{Entry, LogIndex, SharedBytes, Term};
+
+/// The log as the node sees it. `entries[0]` sits at `snapshot.index + 1`; everything at or
+/// before `snapshot.index` is covered by the snapshot and freed (§7).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RaftLog {
+    snapshot: Snapshot,
+    entries: Vec<Entry>,
+}
+
+impl RaftLog {
+    pub(crate) fn new(snapshot: Snapshot, entries: Vec<Entry>) -> RaftLog {
+        RaftLog { snapshot, entries }
+    }
+
+    pub(crate) fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    pub(crate) fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub(crate) fn snapshot_index(&self) -> LogIndex {
+        self.snapshot.index
+    }
+
+    pub(crate) fn last_index(&self) -> LogIndex {
+        self.snapshot.index.plus(self.entries.len() as u64)
+    }
+
+    pub(crate) fn last_term(&self) -> Term {
+        self.entries.last().map_or(self.snapshot.term, |e| e.term)
+    }
+
+    /// Position of `index` in `entries`, if the entry is held in memory.
+    fn offset(&self, index: LogIndex) -> Option<usize> {
+        if index <= self.snapshot.index || index > self.last_index() {
+            return None;
+        }
+        Some((index.0 - self.snapshot.index.0 - 1) as usize)
+    }
+
+    /// The term at `index`: known for the snapshot's last index and for held entries.
+    pub(crate) fn term_at(&self, index: LogIndex) -> Option<Term> {
+        if index == self.snapshot.index {
+            return Some(self.snapshot.term);
+        }
+        self.offset(index).map(|i| self.entries[i].term)
+    }
+
+    pub(crate) fn entry(&self, index: LogIndex) -> Option<&Entry> {
+        self.offset(index).map(|i| &self.entries[i])
+    }
+
+    /// Entries from `from` on, at most `max_count` of them and about `max_bytes` of commands
+    /// (at least one entry if any exists, so one large command still travels).
+    pub(crate) fn entries_from(
+        &self,
+        from: LogIndex,
+        max_count: usize,
+        max_bytes: usize,
+    ) -> Vec<Entry> {
+        let Some(start) = self.offset(from) else {
+            return Vec::new();
+        };
+        let mut bytes = 0;
+        let mut end = start;
+        for entry in self.entries[start..].iter().take(max_count) {
+            bytes += entry.command.len();
+            if end > start && bytes > max_bytes {
+                break;
+            }
+            end += 1;
+        }
+        self.entries[start..end].to_vec()
+    }
+
+    /// The first index at or before `index` that still holds `term`, not looking into the
+    /// snapshot: the lab's XIndex.
+    pub(crate) fn first_index_of_term_at(&self, index: LogIndex, term: Term) -> LogIndex {
+        let Some(end) = self.offset(index) else {
+            return index;
+        };
+        let start = self.entries[..end].iter().rposition(|e| e.term != term);
+        let first_offset = start.map_or(0, |i| i + 1);
+        self.snapshot.index.plus(first_offset as u64 + 1)
+    }
+
+    /// The last index holding `term`, if any held entry has it. Terms never decrease along the
+    /// log, so a binary search finds it.
+    pub(crate) fn last_index_of_term(&self, term: Term) -> Option<LogIndex> {
+        let after = self.entries.partition_point(|e| e.term <= term);
+        if after == 0 || self.entries[after - 1].term != term {
+            return None;
+        }
+        Some(self.snapshot.index.plus(after as u64))
+    }
+
+    /// Appends entries after the last one. Terms must not decrease (checked by the caller).
+    pub(crate) fn append(&mut self, entries: &[Entry]) {
+        self.entries.extend_from_slice(entries);
+    }
+
+    /// Drops every entry after `index` (§5.3: a conflicting suffix).
+    pub(crate) fn truncate_after(&mut self, index: LogIndex) {
+        let keep = index.0.saturating_sub(self.snapshot.index.0) as usize;
+        self.entries.truncate(keep);
+    }
+
+    /// Replaces the log through `index` by a snapshot, keeping the entries after it, and gives
+    /// the discarded memory back.
+    pub(crate) fn compact(&mut self, index: LogIndex, term: Term, data: SharedBytes) {
+        let covered = index.0.saturating_sub(self.snapshot.index.0) as usize;
+        self.entries.drain(..covered.min(self.entries.len()));
+        if self.entries.capacity() > 2 * self.entries.len() + 64 {
+            self.entries.shrink_to_fit();
+        }
+        self.snapshot = Snapshot { index, term, data };
+    }
+
+    /// Installs a leader's snapshot: keeps the tail after `index` only if our entry at `index`
+    /// has the snapshot's term (§7), otherwise discards the whole log.
+    pub(crate) fn install(&mut self, snapshot: Snapshot) {
+        if self.term_at(snapshot.index) != Some(snapshot.term) {
+            self.entries.clear();
+            self.entries.shrink_to_fit();
+        }
+        let (index, term, data) = (snapshot.index, snapshot.term, snapshot.data);
+        self.compact(index, term, data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log_with_terms(snapshot_index: u64, snapshot_term: u64, terms: &[u64]) -> RaftLog {
+        let snapshot = Snapshot {
+            index: LogIndex(snapshot_index),
+            term: Term(snapshot_term),
+            data: SharedBytes::from(&b""[..]),
+        };
+        let entries = terms
+            .iter()
+            .map(|&t| Entry {
+                term: Term(t),
+                command: SharedBytes::from(&b"x"[..]),
+            })
+            .collect();
+        RaftLog::new(snapshot, entries)
+    }
+
+    #[test]
+    fn term_lookup_covers_snapshot_point_and_entries_only() {
+        let log = log_with_terms(5, 2, &[2, 3, 3]);
+        assert_eq!(log.term_at(LogIndex(4)), None);
+        assert_eq!(log.term_at(LogIndex(5)), Some(Term(2)));
+        assert_eq!(log.term_at(LogIndex(7)), Some(Term(3)));
+        assert_eq!(log.term_at(LogIndex(9)), None);
+        assert_eq!(log.last_index(), LogIndex(8));
+    }
+
+    #[test]
+    fn conflict_hint_finds_first_index_of_term() {
+        let log = log_with_terms(0, 0, &[1, 1, 2, 2, 2, 4]);
+        assert_eq!(
+            log.first_index_of_term_at(LogIndex(5), Term(2)),
+            LogIndex(3)
+        );
+        assert_eq!(
+            log.first_index_of_term_at(LogIndex(2), Term(1)),
+            LogIndex(1)
+        );
+        assert_eq!(log.last_index_of_term(Term(2)), Some(LogIndex(5)));
+        assert_eq!(log.last_index_of_term(Term(3)), None);
+    }
+
+    #[test]
+    fn batches_respect_count_and_byte_caps_but_carry_one_entry() {
+        let log = log_with_terms(0, 0, &[1, 1, 1, 1]);
+        assert_eq!(log.entries_from(LogIndex(1), 2, 100).len(), 2);
+        assert_eq!(log.entries_from(LogIndex(1), 10, 2).len(), 2);
+        assert_eq!(log.entries_from(LogIndex(1), 10, 0).len(), 1);
+        assert!(log.entries_from(LogIndex(5), 10, 100).is_empty());
+    }
+
+    #[test]
+    fn compaction_keeps_tail_and_install_keeps_only_matching_tail() {
+        let mut log = log_with_terms(0, 0, &[1, 1, 2, 2]);
+        log.compact(LogIndex(2), Term(1), SharedBytes::from(&b"s"[..]));
+        assert_eq!(log.entries().len(), 2);
+        assert_eq!(log.term_at(LogIndex(3)), Some(Term(2)));
+        let matching = Snapshot {
+            index: LogIndex(3),
+            term: Term(2),
+            data: SharedBytes::from(&b""[..]),
+        };
+        log.install(matching);
+        assert_eq!(log.last_index(), LogIndex(4));
+        let conflicting = Snapshot {
+            index: LogIndex(4),
+            term: Term(3),
+            data: SharedBytes::from(&b""[..]),
+        };
+        log.install(conflicting);
+        assert_eq!(log.last_index(), LogIndex(4));
+        assert!(log.entries().is_empty());
+        assert_eq!(log.last_term(), Term(3));
+    }
+}

@@ -1,0 +1,367 @@
+//! The node: its state, the `step` entry point and the term prelude shared by every role.
+
+use crate::config::{Config, ConfigError};
+use crate::io::{Action, Event};
+use crate::leader::Leader;
+use crate::log::RaftLog;
+use crate::message::Message;
+use crate::persist::{HardState, LogAppend, PersistChange, PersistentState};
+use crate::types::{Entry, LogIndex, NodeId, Term};
+use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Which role a node plays (§5.1), without the role's private data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RoleKind {
+    /// Follows a leader, or waits for one.
+    Follower,
+    /// Asking for votes.
+    Candidate,
+    /// Replicates the log.
+    Leader,
+}
+
+/// Role-only data lives inside the variant, so follower code cannot touch leader state.
+#[derive(Debug)]
+pub(crate) enum Role {
+    Follower,
+    Candidate(Candidate),
+    Leader(Leader),
+}
+
+/// Votes granted to this node in the current term, itself included.
+#[derive(Debug)]
+pub(crate) struct Candidate {
+    pub(crate) votes: Vec<NodeId>,
+}
+
+/// One Raft server: a deterministic state machine driven by [`step`](RaftNode::step).
+///
+/// ```
+/// use raft_core::{Action, Config, Event, NodeId, RaftNode};
+///
+/// let config = Config::new(NodeId(1), vec![NodeId(1)], 7);
+/// let mut node = RaftNode::new(config, None).unwrap();
+/// while !node.is_leader() {
+///     node.step(Event::Tick);
+/// }
+/// let actions = node.step(Event::Propose { command: b"x".as_slice().into() });
+/// assert!(matches!(actions[0], Action::Persist(_)));
+/// assert!(actions.iter().any(|a| matches!(a, Action::Apply { .. })));
+/// ```
+#[derive(Debug)]
+pub struct RaftNode {
+    pub(crate) config: Config,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) hard_state: HardState,
+    pub(crate) log: RaftLog,
+    pub(crate) commit_index: LogIndex,
+    pub(crate) last_applied: LogIndex,
+    pub(crate) role: Role,
+    pub(crate) leader: Option<NodeId>,
+    pub(crate) election_elapsed_ticks: u32,
+    pub(crate) election_timeout_ticks: u32,
+    /// Actions of the current `step`, except the durable change, which goes first at the end.
+    pub(crate) out: Vec<Action>,
+    pub(crate) pending: PersistChange,
+}
+
+impl RaftNode {
+    /// Builds a node, fresh or from what it persisted before a crash. Commit and applied
+    /// indexes are volatile: a restored node starts them at its snapshot and learns the rest.
+    pub fn new(config: Config, restored: Option<PersistentState>) -> Result<RaftNode, ConfigError> {
+        config.validate()?;
+        let state = restored.unwrap_or_default();
+        state
+            .validate()
+            .map_err(|e| ConfigError::Restored(e.to_string()))?;
+        let snapshot_index = state.snapshot.index;
+        let mut node = RaftNode {
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+            config,
+            hard_state: state.hard_state,
+            log: RaftLog::new(state.snapshot, state.entries),
+            commit_index: snapshot_index,
+            last_applied: snapshot_index,
+            role: Role::Follower,
+            leader: None,
+            election_elapsed_ticks: 0,
+            election_timeout_ticks: 0,
+            out: Vec::new(),
+            pending: PersistChange::default(),
+        };
+        node.reset_election_timer();
+        Ok(node)
+    }
+
+    /// Feeds one event and returns what the driver must do, in order. The only mutation.
+    pub fn step(&mut self, event: Event) -> Vec<Action> {
+        let mut actions = Vec::new();
+        self.step_into(event, &mut actions);
+        actions
+    }
+
+    /// Like [`step`](Self::step), but appends the actions to `actions`, so a driver can reuse
+    /// one buffer and avoid an allocation per call.
+    pub fn step_into(&mut self, event: Event, actions: &mut Vec<Action>) {
+        #[cfg(debug_assertions)]
+        let before = crate::invariants::Before::capture(self);
+        match event {
+            Event::Tick => self.tick(),
+            Event::Receive { from, message } => self.receive(from, message),
+            Event::Propose { command } => self.propose(command),
+            Event::Snapshot { index, data } => self.take_snapshot(index, data),
+        }
+        self.apply_committed();
+        #[cfg(debug_assertions)]
+        crate::invariants::check(self, &before);
+        if !self.pending.is_empty() {
+            actions.push(Action::Persist(std::mem::take(&mut self.pending)));
+        }
+        actions.append(&mut self.out);
+    }
+
+    fn tick(&mut self) {
+        if matches!(self.role, Role::Leader(_)) {
+            self.leader_tick();
+            return;
+        }
+        self.election_elapsed_ticks += 1;
+        if self.election_elapsed_ticks >= self.election_timeout_ticks {
+            self.start_election();
+        }
+    }
+
+    /// The term prelude (§5.1), then the role's handler.
+    fn receive(&mut self, from: NodeId, message: Message) {
+        let term = message.term();
+        if self.ignore_unknown_sender(from) || term.0 > crate::follower::MAX_SANE_INDEX {
+            return; // nobody we know, or a term no real cluster reaches (keeps `+1` safe)
+        }
+        if term > self.hard_state.term {
+            // Any message from a newer term makes us a follower of that term. Only a leader's
+            // own messages tell us who leads it.
+            let leader = matches!(
+                message,
+                Message::AppendEntries(_) | Message::InstallSnapshot(_)
+            )
+            .then_some(from);
+            self.become_follower(term, leader);
+        }
+        if term < self.hard_state.term {
+            self.answer_stale(from, &message);
+            return;
+        }
+        match message {
+            Message::RequestVote(m) => self.handle_request_vote(from, m),
+            Message::RequestVoteReply(m) => self.handle_vote_reply(from, m),
+            Message::AppendEntries(m) => self.handle_append_entries(from, m),
+            Message::AppendEntriesReply(m) => self.handle_append_reply(from, m),
+            Message::InstallSnapshot(m) => self.handle_install_snapshot(from, m),
+            Message::InstallSnapshotReply(m) => self.handle_snapshot_reply(from, m),
+        }
+    }
+
+    /// Messages from ourselves or from outside the cluster are dropped.
+    fn ignore_unknown_sender(&self, from: NodeId) -> bool {
+        from == self.config.id || !self.config.peers.contains(&from)
+    }
+
+    /// A request from an older term gets our term back so its sender steps down (§5.1);
+    /// a stale reply is dropped.
+    fn answer_stale(&mut self, from: NodeId, message: &Message) {
+        use crate::message::*;
+        let term = self.hard_state.term;
+        let reply = match message {
+            Message::RequestVote(_) => Message::RequestVoteReply(RequestVoteReply {
+                term,
+                granted: false,
+            }),
+            Message::AppendEntries(_) => Message::AppendEntriesReply(AppendEntriesReply {
+                term,
+                outcome: AppendOutcome::StaleTerm,
+            }),
+            Message::InstallSnapshot(m) => Message::InstallSnapshotReply(InstallSnapshotReply {
+                term,
+                last_included_index: m.last_included_index,
+            }),
+            _ => return,
+        };
+        self.send(from, reply);
+    }
+
+    /// Steps down to follower. A newer term forgets the vote (Figure 2, "all servers").
+    pub(crate) fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
+        if term > self.hard_state.term {
+            self.set_hard_state(HardState {
+                term,
+                voted_for: None,
+            });
+        }
+        if !matches!(self.role, Role::Follower) {
+            self.role = Role::Follower;
+            self.reset_election_timer();
+        }
+        self.leader = leader;
+    }
+
+    /// A fresh randomized timeout (§5.2), drawn from the node's own seeded generator.
+    pub(crate) fn reset_election_timer(&mut self) {
+        let span = u64::from(self.config.election_ticks_max - self.config.election_ticks_min);
+        let draw = self.rng.next_u64() % span;
+        self.election_timeout_ticks = self.config.election_ticks_min + draw as u32;
+        self.election_elapsed_ticks = 0;
+    }
+
+    pub(crate) fn set_hard_state(&mut self, hard_state: HardState) {
+        self.hard_state = hard_state;
+        self.pending.hard_state = Some(hard_state);
+    }
+
+    /// Appends to the log and records the durable append.
+    pub(crate) fn append_to_log(&mut self, entries: &[Entry]) {
+        let first_index = self.log.last_index().next();
+        self.log.append(entries);
+        match &mut self.pending.append {
+            Some(append) => append.entries.extend_from_slice(entries),
+            None => {
+                self.pending.append = Some(LogAppend {
+                    first_index,
+                    entries: entries.to_vec(),
+                })
+            }
+        }
+    }
+
+    /// Discards a conflicting suffix (§5.3) and records the durable truncation.
+    pub(crate) fn truncate_log_after(&mut self, index: LogIndex) {
+        debug_assert!(index >= self.commit_index, "truncating committed entries");
+        self.log.truncate_after(index);
+        if let Some(append) = &mut self.pending.append {
+            // An append earlier in this step is cut back first; keep the change minimal.
+            let keep = index.0.saturating_sub(append.first_index.0 - 1) as usize;
+            append.entries.truncate(keep);
+            if !append.entries.is_empty() {
+                return;
+            }
+            self.pending.append = None;
+        }
+        let after = self.pending.truncate_after.map_or(index, |t| t.min(index));
+        self.pending.truncate_after = Some(after);
+    }
+
+    pub(crate) fn send(&mut self, to: NodeId, message: Message) {
+        self.out.push(Action::Send { to, message });
+    }
+
+    /// Hands newly committed entries to the service, in order, once each (Figure 2).
+    fn apply_committed(&mut self) {
+        while self.last_applied < self.commit_index {
+            let index = self.last_applied.next();
+            let entry = self
+                .log
+                .entry(index)
+                .expect("committed entries are held")
+                .clone();
+            self.out.push(Action::Apply { index, entry });
+            self.last_applied = index;
+        }
+    }
+
+    /// A strict majority of the configured peers.
+    pub(crate) fn quorum(&self) -> usize {
+        self.config.peers.len() / 2 + 1
+    }
+
+    /// The peers other than this node, in configuration order.
+    pub(crate) fn others(&self) -> impl Iterator<Item = NodeId> + '_ {
+        let me = self.config.id;
+        self.config.peers.iter().copied().filter(move |&p| p != me)
+    }
+}
+
+/// Read-only views.
+impl RaftNode {
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.config.id
+    }
+
+    /// The configuration the node was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The current term.
+    pub fn term(&self) -> Term {
+        self.hard_state.term
+    }
+
+    /// Whom this node voted for in the current term.
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.hard_state.voted_for
+    }
+
+    /// The current role.
+    pub fn role(&self) -> RoleKind {
+        match self.role {
+            Role::Follower => RoleKind::Follower,
+            Role::Candidate(_) => RoleKind::Candidate,
+            Role::Leader(_) => RoleKind::Leader,
+        }
+    }
+
+    /// Whether this node believes it leads the current term (the lab's `GetState`).
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader(_))
+    }
+
+    /// The leader of the current term, if known.
+    pub fn leader_hint(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    /// The highest index known to be committed.
+    pub fn commit_index(&self) -> LogIndex {
+        self.commit_index
+    }
+
+    /// The highest index handed to the service (by `Apply` or a snapshot).
+    pub fn last_applied(&self) -> LogIndex {
+        self.last_applied
+    }
+
+    /// The index of the last log entry.
+    pub fn last_index(&self) -> LogIndex {
+        self.log.last_index()
+    }
+
+    /// The term of the last log entry.
+    pub fn last_term(&self) -> Term {
+        self.log.last_term()
+    }
+
+    /// The last index covered by the snapshot (0 if none).
+    pub fn snapshot_index(&self) -> LogIndex {
+        self.log.snapshot_index()
+    }
+
+    /// The number of entries held in memory after the snapshot.
+    pub fn log_len(&self) -> usize {
+        self.log.entries().len()
+    }
+
+    /// The entry at `index`, if it is held (not compacted, not beyond the end).
+    pub fn entry(&self, index: LogIndex) -> Option<&Entry> {
+        self.log.entry(index)
+    }
+
+    /// Everything this node has made durable, as one value (for tests and tools; O(log)).
+    pub fn persistent_state(&self) -> PersistentState {
+        PersistentState {
+            hard_state: self.hard_state,
+            snapshot: self.log.snapshot().clone(),
+            entries: self.log.entries().to_vec(),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! What a leader knows about one follower's log (Figure 2 "volatile state on leaders").
+
+use crate::types::{LogIndex, NodeId};
+
+/// How the leader is currently talking to a follower.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Looking for the point where the logs agree: one message at a time.
+    Probe,
+    /// Logs agree up to `match_index`; entries stream ahead optimistically.
+    Replicate,
+    /// The follower needs entries we discarded; a snapshot through `index` was sent
+    /// `ticks_since_sent` ago.
+    Snapshot {
+        index: LogIndex,
+        ticks_since_sent: u32,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Progress {
+    pub(crate) id: NodeId,
+    /// The next entry to send (optimistic in `Replicate` mode).
+    pub(crate) next_index: LogIndex,
+    /// The highest index known to match the leader's log.
+    pub(crate) match_index: LogIndex,
+    pub(crate) mode: Mode,
+    /// Messages with entries sent and not yet answered (reset every heartbeat, because
+    /// messages can be lost).
+    pub(crate) inflight: u32,
+    /// In `Probe` mode: a probe is out and its answer awaited.
+    pub(crate) probe_sent: bool,
+}
+
+impl Progress {
+    pub(crate) fn new(id: NodeId, next_index: LogIndex) -> Progress {
+        Progress {
+            id,
+            next_index,
+            match_index: LogIndex(0),
+            mode: Mode::Probe,
+            inflight: 0,
+            probe_sent: false,
+        }
+    }
+
+    /// The follower's log matches ours through `index` (a possibly stale, reordered answer:
+    /// knowledge only ever grows).
+    pub(crate) fn record_match(&mut self, index: LogIndex) {
+        self.match_index = self.match_index.max(index);
+        self.next_index = self.next_index.max(self.match_index.next());
+        self.inflight = self.inflight.saturating_sub(1);
+        self.probe_sent = false;
+        match self.mode {
+            Mode::Snapshot { index, .. } if self.match_index < index => {}
+            _ => self.mode = Mode::Replicate,
+        }
+    }
+
+    /// May another message with entries go out now?
+    pub(crate) fn may_send_entries(&self, max_inflight: u32) -> bool {
+        match self.mode {
+            Mode::Probe => !self.probe_sent,
+            Mode::Replicate => self.inflight < max_inflight,
+            Mode::Snapshot { .. } => false,
+        }
+    }
+}

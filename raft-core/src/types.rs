@@ -1,0 +1,76 @@
+//! Newtypes for the three numbers Raft juggles, and the log entry.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+
+/// Bytes shared by reference count: a command or snapshot is stored once and the same buffer is
+/// handed to every follower's message, the persister and the applier, without copying.
+pub type SharedBytes = Arc<[u8]>;
+
+/// The identity of a server in the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NodeId(pub u64);
+
+/// A Raft term (§5.1): a logical clock that only grows.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Term(pub u64);
+
+/// A position in the replicated log. Index 0 is the empty prefix; the first entry is at 1.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct LogIndex(pub u64);
+
+impl Term {
+    /// The term after this one.
+    pub fn next(self) -> Term {
+        Term(self.0.saturating_add(1))
+    }
+}
+
+impl LogIndex {
+    /// The index after this one.
+    pub fn next(self) -> LogIndex {
+        LogIndex(self.0.saturating_add(1))
+    }
+
+    /// The index before this one (0 stays 0).
+    pub fn prev(self) -> LogIndex {
+        LogIndex(self.0.saturating_sub(1))
+    }
+
+    /// This index moved forward by `n` positions, saturating.
+    pub fn plus(self, n: u64) -> LogIndex {
+        LogIndex(self.0.saturating_add(n))
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "t{}", self.0)
+    }
+}
+
+impl fmt::Display for LogIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "i{}", self.0)
+    }
+}
+
+/// One log entry: the term in which a leader created it and the client's opaque command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The leader's term when the entry was proposed.
+    pub term: Term,
+    /// The command, opaque to Raft.
+    pub command: SharedBytes,
+}
