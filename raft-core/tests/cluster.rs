@@ -1,0 +1,353 @@
+//! Whole-cluster behaviour on the deterministic in-memory loop of `support::Cluster`: elections,
+//! replication, fast back-up, snapshots, crashes. The loop itself checks persistence, apply
+//! order, agreement and Election Safety after every step.
+
+mod support;
+
+use raft_core::{Action, Event, LogIndex, NodeId, Term};
+use support::{cmd, Applied, Cluster};
+
+fn others(c: &Cluster, id: NodeId) -> Vec<NodeId> {
+    c.ids.iter().copied().filter(|&x| x != id).collect()
+}
+
+/// Proposes `commands` at `leader`, checking they land at consecutive indexes in one term.
+#[track_caller]
+fn propose_all(c: &mut Cluster, leader: NodeId, commands: &[String]) -> Vec<LogIndex> {
+    let mut placed = Vec::new();
+    for command in commands {
+        let (index, term) = c.propose(leader, cmd(command)).expect("leader accepts");
+        assert_eq!(term, c.node(leader).term());
+        if let Some(previous) = placed.last() {
+            assert_eq!(index, LogIndex::next(*previous));
+        }
+        placed.push(index);
+    }
+    placed
+}
+
+fn numbered(prefix: &str, count: usize) -> Vec<String> {
+    (0..count).map(|k| format!("{prefix}{k}")).collect()
+}
+
+#[test]
+fn election_yields_one_leader_that_all_agree_on() {
+    let mut c = Cluster::new(3);
+    let leader = c.wait_for_leader();
+    let term = c.node(leader).term();
+    // Many election timeouts later, the healthy leader is still in office: heartbeats work.
+    c.run(300);
+    let leaders: Vec<NodeId> = c
+        .live_nodes()
+        .filter(|n| n.is_leader())
+        .map(|n| n.id())
+        .collect();
+    assert_eq!(leaders, vec![leader]);
+    for node in c.live_nodes() {
+        assert_eq!(node.term(), term, "{} disagrees on the term", node.id());
+        assert_eq!(node.leader_hint(), Some(leader));
+    }
+}
+
+#[test]
+fn cut_off_leader_is_replaced_and_steps_down_on_return() {
+    let mut c = Cluster::new(3);
+    let old = c.wait_for_leader();
+    let old_term = c.node(old).term();
+    c.isolate(old);
+    let new = c.wait_for_leader_after(old_term);
+    assert_ne!(new, old);
+    assert!(c.node(old).is_leader(), "alone, the old leader cannot know");
+
+    c.heal();
+    c.run(50);
+    let leaders: Vec<NodeId> = c
+        .live_nodes()
+        .filter(|n| n.is_leader())
+        .map(|n| n.id())
+        .collect();
+    assert_eq!(leaders.len(), 1, "exactly one leader after healing");
+    assert_ne!(leaders[0], old, "the new leader keeps office");
+    let term = c.node(leaders[0]).term();
+    assert!(term > old_term);
+    assert!(c.live_nodes().all(|n| n.term() == term));
+}
+
+#[test]
+fn no_leader_is_elected_without_a_majority() {
+    let mut c = Cluster::new(5);
+    let leader = c.wait_for_leader();
+    let term = c.node(leader).term();
+    let rest = others(&c, leader);
+    // The leader and two followers go; the two left over cannot make a majority of five.
+    c.isolate(leader);
+    c.isolate(rest[0]);
+    c.isolate(rest[1]);
+    c.run(1_000);
+    for node in c.live_nodes() {
+        assert!(
+            !(node.is_leader() && node.term() > term),
+            "{} was elected in {} without a majority",
+            node.id(),
+            node.term()
+        );
+    }
+    // Once healed, the cluster elects a leader again.
+    c.heal();
+    c.wait_for_leader_after(term);
+}
+
+#[test]
+fn entries_replicate_and_commit_on_all_nodes() {
+    let mut c = Cluster::new(5);
+    let leader = c.wait_for_leader();
+    let commands = numbered("cmd", 10);
+    let placed = propose_all(&mut c, leader, &commands);
+    assert_eq!(placed, (1..=10).map(LogIndex).collect::<Vec<_>>());
+    for follower in others(&c, leader) {
+        assert_eq!(
+            c.propose(follower, cmd("x")),
+            None,
+            "only the leader accepts"
+        );
+    }
+    c.wait_applied(10);
+    for &id in &c.ids {
+        let applied: Vec<String> = c
+            .service(id)
+            .commands
+            .iter()
+            .map(|b| String::from_utf8(b.to_vec()).expect("utf-8"))
+            .collect();
+        assert_eq!(applied, commands, "{id} applied something else");
+        assert_eq!(c.node(id).commit_index(), LogIndex(10));
+        assert_eq!(
+            c.service(id).applied_entries(),
+            (1..=10).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn one_proposal_commits_in_one_round_trip() {
+    let mut c = Cluster::new(3);
+    let leader = c.wait_for_leader();
+    c.run(20); // settle: followers in replicate mode
+    let before = c.stats.clone();
+    let (index, _) = c.propose(leader, cmd("quick")).expect("leader");
+    c.deliver_all();
+    // One AppendEntries to each follower and one reply from each: the commit index then
+    // travels on the next message rather than in an extra round (design.md §6).
+    assert_eq!(c.stats.delivered - before.delivered, 4);
+    assert_eq!(c.stats.waves - before.waves, 2);
+    assert_eq!(c.node(leader).commit_index(), index);
+    assert_eq!(c.service(leader).last(), index);
+    c.wait_applied(index.0);
+}
+
+#[test]
+fn backup_over_fifty_conflicting_entries_takes_few_rejections() {
+    let mut c = Cluster::new(5);
+    let old = c.wait_for_leader();
+    propose_all(&mut c, old, &numbered("common", 3));
+    c.wait_applied(3);
+
+    // The old leader and one follower are cut off with the majority on the other side.
+    let rest = others(&c, old);
+    let lagging = rest[0];
+    let majority = rest[1..].to_vec();
+    c.partition(&[&[old, lagging], &majority]);
+    let old_term = c.node(old).term();
+    // 60 entries reach the lagging follower but can never commit.
+    propose_all(&mut c, old, &numbered("lost", 60));
+    c.run(5);
+    assert_eq!(c.node(lagging).last_index(), LogIndex(63));
+    assert_eq!(c.node(lagging).commit_index(), LogIndex(3));
+
+    // The majority elects a leader in a newer term and commits 50 different entries.
+    let new = c.wait_for_leader_after(old_term);
+    assert!(majority.contains(&new));
+    let kept = numbered("kept", 50);
+    propose_all(&mut c, new, &kept);
+    c.run_until(500, |c| {
+        majority
+            .iter()
+            .all(|&id| c.service(id).last() == LogIndex(53))
+    });
+
+    let before = c.stats.clone();
+    c.heal();
+    let ticks = c.wait_applied(53);
+
+    // Each conflicting node's whole stale term is skipped at once (the XTerm hint, §5.3), so a
+    // handful of rejections suffice where one-entry-at-a-time back-up would need ~60.
+    for node in [old, lagging] {
+        let rejections = c.stats.rejections(node, new) - before.rejections(node, new);
+        assert!(
+            rejections <= 3,
+            "{node} needed {rejections} rejections to back up"
+        );
+    }
+    let heartbeat_ticks = c.node(new).config().heartbeat_ticks;
+    assert!(
+        ticks <= 2 * heartbeat_ticks,
+        "catching up took {ticks} ticks"
+    );
+    // The uncommitted entries were overwritten, and the longer stale suffix cut off.
+    for node in [old, lagging] {
+        assert_eq!(c.node(node).last_index(), LogIndex(53));
+        let tail: Vec<String> = c.service(node).commands[3..]
+            .iter()
+            .map(|b| String::from_utf8(b.to_vec()).expect("utf-8"))
+            .collect();
+        assert_eq!(tail, kept);
+    }
+}
+
+#[test]
+fn lagging_follower_is_caught_up_by_install_snapshot() {
+    let mut c = Cluster::new(3);
+    let leader = c.wait_for_leader();
+    propose_all(&mut c, leader, &numbered("a", 2));
+    c.wait_applied(2);
+
+    let rest = others(&c, leader);
+    let (lagging, peer) = (rest[0], rest[1]);
+    c.isolate(lagging);
+    propose_all(&mut c, leader, &numbered("b", 28));
+    c.run_until(500, |c| c.service(peer).last() == LogIndex(30));
+    // Both up-to-date nodes compact through 20, so whoever leads next must send a snapshot.
+    for id in [leader, peer] {
+        c.snapshot(id, 20);
+        assert_eq!(c.node(id).snapshot_index(), LogIndex(20));
+        assert_eq!(c.node(id).log_len(), 10, "discarded entries are freed");
+    }
+
+    let seen = c.service(lagging).events.len();
+    c.heal();
+    c.wait_applied(30);
+    let mut expected = vec![Applied::Snapshot(20)];
+    expected.extend((21..=30).map(Applied::Entry));
+    assert_eq!(c.service(lagging).events[seen..], expected[..]);
+    assert!(c.stats.kind("InstallSnapshot") >= 1);
+    assert_eq!(c.node(lagging).snapshot_index(), LogIndex(20));
+    assert_eq!(c.service(lagging).commands, c.service(peer).commands);
+}
+
+#[test]
+fn crashed_follower_restarts_from_persistent_state_and_catches_up() {
+    let mut c = Cluster::new(3);
+    c.snapshot_every = Some(10);
+    let leader = c.wait_for_leader();
+    propose_all(&mut c, leader, &numbered("a", 25));
+    c.wait_applied(25);
+    let follower = others(&c, leader)[0];
+    assert_eq!(c.node(follower).snapshot_index(), LogIndex(20));
+    let (term, voted_for) = (c.node(follower).term(), c.node(follower).voted_for());
+
+    c.crash(follower);
+    // Few enough that the leader keeps the entries the follower lacks (no snapshot past 25).
+    propose_all(&mut c, leader, &numbered("b", 4));
+    c.run(5);
+    c.restart(follower);
+
+    // Term, vote and log survive; commit and applied indexes are volatile and restart at the
+    // snapshot, from which the service is restored.
+    let node = c.node(follower);
+    assert_eq!((node.term(), node.voted_for()), (term, voted_for));
+    assert_eq!(node.last_index(), LogIndex(25));
+    assert_eq!(node.commit_index(), LogIndex(20));
+    assert_eq!(node.last_applied(), LogIndex(20));
+    assert_eq!(c.service(follower).last(), LogIndex(20));
+
+    c.wait_applied(29);
+    assert_eq!(
+        c.service(follower).events,
+        (21..=29).map(Applied::Entry).collect::<Vec<_>>(),
+        "the restarted node re-applies from its snapshot onward, once each"
+    );
+    assert_eq!(
+        c.incarnations[c.ids.iter().position(|&x| x == follower).unwrap()],
+        1
+    );
+}
+
+#[test]
+fn restarted_follower_behind_the_leaders_snapshot_gets_it_installed() {
+    let mut c = Cluster::new(3);
+    c.snapshot_every = Some(10);
+    let leader = c.wait_for_leader();
+    propose_all(&mut c, leader, &numbered("a", 25));
+    c.wait_applied(25);
+    let follower = others(&c, leader)[0];
+    c.crash(follower);
+    propose_all(&mut c, leader, &numbered("b", 10));
+    c.run(5);
+    assert_eq!(c.node(leader).snapshot_index(), LogIndex(30));
+    c.restart(follower);
+    c.wait_applied(35);
+    // Entries 26..=30 are gone from the leader's log: the follower gets the snapshot, then
+    // the rest (§7).
+    let mut expected = vec![Applied::Snapshot(30)];
+    expected.extend((31..=35).map(Applied::Entry));
+    assert_eq!(c.service(follower).events, expected);
+}
+
+#[test]
+fn whole_cluster_restart_keeps_committed_entries() {
+    let mut c = Cluster::new(3);
+    c.snapshot_every = Some(7);
+    let leader = c.wait_for_leader();
+    let first = numbered("a", 20);
+    propose_all(&mut c, leader, &first);
+    c.wait_applied(20);
+    let old_term = c.node(leader).term();
+
+    for id in c.ids.clone() {
+        c.crash(id);
+    }
+    for id in c.ids.clone() {
+        c.restart(id);
+        assert_eq!(c.node(id).snapshot_index(), LogIndex(14));
+        assert_eq!(c.service(id).last(), LogIndex(14));
+    }
+    let leader = c.wait_for_leader_after(old_term);
+    // Entries of an old term commit only under an entry of the new one (§5.4.2).
+    let (index, _) = c.propose(leader, cmd("after")).expect("leader");
+    assert_eq!(index, LogIndex(21));
+    c.wait_applied(21);
+    for &id in &c.ids {
+        assert_eq!(
+            c.service(id).applied_entries(),
+            (15..=21).collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(c.committed_at(21), Some(&cmd("after")));
+}
+
+#[test]
+fn single_node_cluster_commits_immediately() {
+    let mut c = Cluster::new(1);
+    let me = c.wait_for_leader();
+    assert_eq!(c.node(me).term(), Term(1));
+    let actions = c.step(
+        me,
+        Event::Propose {
+            command: cmd("solo"),
+        },
+    );
+    assert!(matches!(actions[0], Action::Persist(_)));
+    assert!(actions.contains(&Action::Proposed {
+        index: LogIndex(1),
+        term: Term(1)
+    }));
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::Apply {
+            index: LogIndex(1),
+            ..
+        }
+    )));
+    assert_eq!(c.queue_len(), 0, "nobody to talk to");
+    assert_eq!(c.service(me).commands, vec![cmd("solo")]);
+}
