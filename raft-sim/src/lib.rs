@@ -1,0 +1,27 @@
+//! # raft-sim
+//!
+//! A deterministic discrete-event simulator for [`raft_core`]: seeded, virtual-time clusters
+//! on the MIT 6.5840 lab's network model (drops, delays, long reordering, partitions, crashes
+//! and restarts), with the lab's persister and tester, and the lab's Raft test suite.
+//!
+//! One `u64` seed derives every random draw, so a run replays bit for bit; see
+//! [`runner::run`] and [`Outcome::digest`](runner::Outcome::digest).
+
+#![forbid(unsafe_code)]
+
+pub mod applier;
+pub mod executor;
+pub mod lab;
+pub mod network;
+pub mod rng;
+pub mod runner;
+pub mod tester;
+pub mod trace;
+pub mod value;
+pub mod world;
+
+pub use lab::LabTest;
+pub use runner::{run, Outcome};
+pub use tester::{Failure, Setup, Stats, TestResult, Tester};
+pub use value::Value;
+pub use world::{Edition, SimTime};

@@ -1,0 +1,355 @@
+//! The lab's network (labrpc, lab-tests.md §A) on messages.
+//!
+//! A request and its reply are separate messages. The fate of each is drawn here, from the
+//! network's own random stream, in the order the lab draws it:
+//! - a request to an unreachable target (disconnected, cut, or crashed) is lost;
+//! - unreliable: a request is delayed 0–26 ms, then 10 % are dropped; 10 % of replies are
+//!   dropped after the handler ran;
+//! - long reordering: 2/3 of replies arrive 200 + U[0, U[0, 1999]] ms late, and are not
+//!   re-checked against later cuts;
+//! - a reply is lost if the link was cut (or either side crashed) while its request was in
+//!   flight, as labrpc turns such calls into failures.
+//!
+//! The lab's "long delays" (an RPC to an unreachable server fails only after up to 7 s) only
+//! block the calling goroutine in Go; with messages nothing waits, so it has no counterpart.
+//! Beyond the lab: one-way link cuts, message duplication and extra latency, drawn from a
+//! separate stream so that turning them on never changes the lab's draws.
+
+use crate::rng::Stream;
+use indexmap::IndexSet;
+
+/// One incarnation of one server: a restart makes a new endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The server's index.
+    pub server: usize,
+    /// Which incarnation of it.
+    pub incarnation: u64,
+}
+
+/// One microsecond-resolution delay.
+pub type DelayUs = u64;
+
+const MS: u64 = 1000;
+
+/// The network's state, knobs and counters.
+#[derive(Debug)]
+pub struct Network {
+    reliable: bool,
+    long_reordering: bool,
+    connected: Vec<bool>,
+    /// The live incarnation of each server (`None` when crashed).
+    alive: Vec<Option<u64>>,
+    /// One-way cuts `(from, to)`, beyond the lab's whole-server operations.
+    cuts: IndexSet<(usize, usize)>,
+    duplicate_per_mille: u64,
+    extra_latency: DelayUs,
+    rng: Stream,
+    fault_rng: Stream,
+    rpc_total: u64,
+    bytes_total: u64,
+    rpc_incoming: Vec<u64>,
+}
+
+impl Network {
+    /// A reliable network of `n` servers, all disconnected and down.
+    pub fn new(n: usize, seed: u64) -> Network {
+        Network {
+            reliable: true,
+            long_reordering: false,
+            connected: vec![false; n],
+            alive: vec![None; n],
+            cuts: IndexSet::new(),
+            duplicate_per_mille: 0,
+            extra_latency: 0,
+            rng: Stream::new(seed, "network", 0),
+            fault_rng: Stream::new(seed, "faults", 0),
+            rpc_total: 0,
+            bytes_total: 0,
+            rpc_incoming: vec![0; n],
+        }
+    }
+
+    /// Whether requests are delivered without loss or delay.
+    pub fn reliable(&self) -> bool {
+        self.reliable
+    }
+
+    /// The lab's `Reliable(bool)`.
+    pub fn set_reliable(&mut self, reliable: bool) {
+        self.reliable = reliable;
+    }
+
+    /// Whether long reordering of replies is on.
+    pub fn long_reordering(&self) -> bool {
+        self.long_reordering
+    }
+
+    /// The lab's `LongReordering(bool)`.
+    pub fn set_long_reordering(&mut self, on: bool) {
+        self.long_reordering = on;
+    }
+
+    /// Whole-server connect / disconnect (§A.5).
+    pub fn set_connected(&mut self, server: usize, connected: bool) {
+        self.connected[server] = connected;
+    }
+
+    /// Whether the server is marked connected.
+    pub fn is_connected(&self, server: usize) -> bool {
+        self.connected[server]
+    }
+
+    /// Registers a new incarnation of `server` (a restart: new server object, count from 0).
+    pub fn register(&mut self, server: usize, incarnation: u64) {
+        self.alive[server] = Some(incarnation);
+        self.rpc_incoming[server] = 0;
+    }
+
+    /// Removes a crashed server: nothing reaches it any more.
+    pub fn unregister(&mut self, server: usize) {
+        self.alive[server] = None;
+    }
+
+    /// Cuts or restores the one-way link `from → to`.
+    pub fn set_link(&mut self, from: usize, to: usize, up: bool) {
+        if up {
+            self.cuts.shift_remove(&(from, to));
+        } else {
+            self.cuts.insert((from, to));
+        }
+    }
+
+    /// Each request is sent twice with this probability (per mille).
+    pub fn set_duplication(&mut self, per_mille: u64) {
+        self.duplicate_per_mille = per_mille;
+    }
+
+    /// Every message takes this much longer.
+    pub fn set_extra_latency(&mut self, delay: DelayUs) {
+        self.extra_latency = delay;
+    }
+
+    /// Whether `e` is the live incarnation of its server.
+    pub fn is_alive(&self, e: Endpoint) -> bool {
+        self.alive[e.server] == Some(e.incarnation)
+    }
+
+    /// The live endpoint of `server`, if it is up.
+    pub fn endpoint(&self, server: usize) -> Option<Endpoint> {
+        self.alive[server].map(|incarnation| Endpoint {
+            server,
+            incarnation,
+        })
+    }
+
+    /// Whether a message from `from` can reach `to` right now.
+    pub fn link_up(&self, from: Endpoint, to: Endpoint) -> bool {
+        self.connected[from.server]
+            && self.connected[to.server]
+            && self.is_alive(from)
+            && self.is_alive(to)
+            && !self.cuts.contains(&(from.server, to.server))
+    }
+
+    /// A request of `bytes` leaves `from` for `to`. Counts it (every call counts, as in the
+    /// lab) and returns the delays of the copies that will arrive (none, one, or two when
+    /// duplicated).
+    pub fn send_request(&mut self, from: Endpoint, to: Endpoint, bytes: usize) -> Vec<DelayUs> {
+        self.rpc_total += 1;
+        self.bytes_total += bytes as u64;
+        if !self.link_up(from, to) {
+            return Vec::new();
+        }
+        let mut delay = self.extra_latency;
+        if !self.reliable {
+            delay += self.rng.below(27) * MS;
+            if self.rng.chance(100) {
+                return Vec::new();
+            }
+        }
+        let mut copies = vec![delay];
+        if self.duplicate_per_mille > 0 && self.fault_rng.chance(self.duplicate_per_mille) {
+            copies.push(delay + self.fault_rng.below(27) * MS);
+        }
+        copies
+    }
+
+    /// A request reaches `to`: its handler runs only if `to` is still the incarnation the
+    /// request was sent to (a restarted server is a new object). Counts the incoming RPC.
+    pub fn request_arrives(&mut self, to: Endpoint) -> bool {
+        if !self.is_alive(to) {
+            return false;
+        }
+        self.rpc_incoming[to.server] += 1;
+        true
+    }
+
+    /// The handler at `replier` answered `caller`. Returns the reply's delay, or `None` if it
+    /// is lost.
+    pub fn send_reply(&mut self, replier: Endpoint, caller: Endpoint) -> Option<DelayUs> {
+        if !self.link_up(caller, replier) {
+            return None; // the call's end was cut while the request was in flight
+        }
+        if !self.reliable && self.rng.chance(100) {
+            return None;
+        }
+        if self.long_reordering && self.rng.below(900) < 600 {
+            let k = self.rng.below(2000);
+            return Some(self.extra_latency + (200 + self.rng.below(k + 1)) * MS);
+        }
+        Some(self.extra_latency)
+    }
+
+    /// A reply of `bytes` is delivered to `caller` (counted as delivered, as labrpc does);
+    /// it is acted on only if the caller is still alive.
+    pub fn reply_arrives(&mut self, caller: Endpoint, bytes: usize) -> bool {
+        self.bytes_total += bytes as u64;
+        self.is_alive(caller)
+    }
+
+    /// Every request sent so far (the lab's `rpcTotal`).
+    pub fn rpc_total(&self) -> u64 {
+        self.rpc_total
+    }
+
+    /// Bytes of every request sent and every reply delivered (the lab's `bytesTotal`).
+    pub fn bytes_total(&self) -> u64 {
+        self.bytes_total
+    }
+
+    /// Requests that reached `server`'s current incarnation (the lab's `rpcCount(i)`).
+    pub fn rpc_count(&self, server: usize) -> u64 {
+        self.rpc_incoming[server]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: Endpoint = Endpoint {
+        server: 0,
+        incarnation: 1,
+    };
+    const B: Endpoint = Endpoint {
+        server: 1,
+        incarnation: 1,
+    };
+
+    fn network(reliable: bool) -> Network {
+        let mut net = Network::new(2, 42);
+        for e in [A, B] {
+            net.register(e.server, e.incarnation);
+            net.set_connected(e.server, true);
+        }
+        net.set_reliable(reliable);
+        net
+    }
+
+    /// A binomial count must fall within 5 standard deviations of its mean.
+    fn assert_rate(count: u64, trials: u64, p: f64, what: &str) {
+        let mean = trials as f64 * p;
+        let sd = (trials as f64 * p * (1.0 - p)).sqrt();
+        let deviation = (count as f64 - mean).abs();
+        assert!(
+            deviation <= 5.0 * sd,
+            "{what}: {count} of {trials}, expected ~{mean:.0}"
+        );
+    }
+
+    #[test]
+    fn reliable_network_delivers_everything_at_once() {
+        let mut net = network(true);
+        for _ in 0..1000 {
+            assert_eq!(net.send_request(A, B, 10), vec![0]);
+            assert_eq!(net.send_reply(B, A), Some(0));
+        }
+        assert_eq!(net.rpc_total(), 1000);
+        assert_eq!(net.bytes_total(), 10_000);
+    }
+
+    #[test]
+    fn unreliable_requests_drop_ten_percent_and_delay_up_to_26_ms() {
+        let mut net = network(false);
+        let trials = 100_000;
+        let mut delivered = 0;
+        let mut histogram = [0u64; 27];
+        for _ in 0..trials {
+            if let Some(&delay) = net.send_request(A, B, 1).first() {
+                delivered += 1;
+                histogram[(delay / MS) as usize] += 1;
+            }
+        }
+        assert_rate(trials - delivered, trials, 0.10, "request drops");
+        for (ms, &count) in histogram.iter().enumerate() {
+            assert_rate(count, delivered, 1.0 / 27.0, &format!("delay {ms} ms"));
+        }
+    }
+
+    #[test]
+    fn unreliable_replies_drop_ten_percent() {
+        let mut net = network(false);
+        let trials = 100_000;
+        let lost = (0..trials)
+            .filter(|_| net.send_reply(B, A).is_none())
+            .count() as u64;
+        assert_rate(lost, trials, 0.10, "reply drops");
+    }
+
+    #[test]
+    fn long_reordering_delays_two_thirds_of_replies_by_200_to_2199_ms() {
+        let mut net = network(true);
+        net.set_long_reordering(true);
+        let trials = 90_000;
+        let mut delayed = 0;
+        let mut below_1200 = 0;
+        for _ in 0..trials {
+            let delay = net.send_reply(B, A).expect("reliable");
+            if delay > 0 {
+                delayed += 1;
+                assert!((200 * MS..2200 * MS).contains(&delay), "delay {delay}");
+                below_1200 += u64::from(delay < 1200 * MS);
+            }
+        }
+        assert_rate(delayed, trials, 2.0 / 3.0, "long-reordered replies");
+        // U[0, U[0,1999]] is skewed short: P(U < 1000) = (1 + ln 2) / 2 ≈ 0.8466.
+        assert_rate(
+            below_1200,
+            delayed,
+            0.8466,
+            "short half of the reordering delays",
+        );
+    }
+
+    #[test]
+    fn disconnected_or_crashed_targets_never_receive_but_every_call_counts() {
+        let mut net = network(true);
+        net.set_connected(1, false);
+        assert!(net.send_request(A, B, 5).is_empty());
+        net.set_connected(1, true);
+        net.unregister(1);
+        assert!(net.send_request(A, B, 5).is_empty());
+        assert!(!net.request_arrives(B));
+        assert_eq!(net.rpc_total(), 2);
+        assert_eq!(net.bytes_total(), 10);
+    }
+
+    #[test]
+    fn reply_is_lost_when_the_link_was_cut_in_flight() {
+        let mut net = network(true);
+        assert_eq!(net.send_request(A, B, 1), vec![0]);
+        assert!(net.request_arrives(B));
+        net.set_connected(0, false);
+        assert_eq!(net.send_reply(B, A), None);
+        assert_eq!(net.rpc_count(1), 1);
+    }
+
+    #[test]
+    fn one_way_cut_blocks_one_direction_only() {
+        let mut net = network(true);
+        net.set_link(0, 1, false);
+        assert!(net.send_request(A, B, 1).is_empty());
+        assert_eq!(net.send_request(B, A, 1), vec![0]);
+    }
+}

@@ -1,0 +1,545 @@
+//! The lab's tester (lab-tests.md §B) over the simulated world, in virtual time.
+//!
+//! Test bodies are `async` functions of a [`Tester`]. Everything that waits in the lab
+//! (`time.Sleep`, polling loops, client goroutines) waits here in virtual time, through
+//! [`Tester::sleep`] and [`Tester::go`]. Every check that is fatal in the lab returns a
+//! [`Failure`] here, which `?` carries up to the runner.
+
+use crate::executor::{Executor, JoinHandle};
+use crate::rng::Stream;
+use crate::value::Value;
+use crate::world::{Edition, SimTime, StartResult, World, MS};
+use std::cell::{RefCell, RefMut};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+/// The lab's `RaftElectionTimeout`, the unit of the tests' sleeps.
+pub const RAFT_ELECTION_TIMEOUT_MS: u64 = 1000;
+
+/// The lab's per-test limit, checked when the test ends.
+pub const TEST_LIMIT: SimTime = 120_000 * MS;
+
+/// How a test's cluster is built (the lab's `make_config` / `makeTest` arguments).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setup {
+    /// Number of servers.
+    pub servers: usize,
+    /// Whether the network starts reliable.
+    pub reliable: bool,
+    /// Whether the snapshotting applier (3D) is used.
+    pub snapshot: bool,
+}
+
+/// Why a test failed, and when (virtual time).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// What the failed check said, in the lab's words where it has them.
+    pub message: String,
+    /// Virtual time of the failure.
+    pub time: SimTime,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (at virtual time {:.3}s)",
+            self.message,
+            self.time as f64 / 1e6
+        )
+    }
+}
+
+/// A lab test's result.
+pub type TestResult<T = ()> = Result<T, Failure>;
+
+/// What the lab's `End()` prints.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// The test's description, as `Begin()` printed it.
+    pub description: String,
+    /// Virtual time from `begin` to `end`.
+    pub time: SimTime,
+    /// Number of servers.
+    pub peers: usize,
+    /// RPCs sent between `begin` and `end`.
+    pub rpcs: u64,
+    /// Bytes sent between `begin` and `end`.
+    pub bytes: u64,
+    /// Highest index applied between `begin` and `end`.
+    pub commands: u64,
+}
+
+#[derive(Default)]
+struct Begun {
+    description: String,
+    time: SimTime,
+    rpcs: u64,
+    bytes: u64,
+    max_index: u64,
+}
+
+struct Inner {
+    world: RefCell<World>,
+    executor: Executor,
+    rng: RefCell<Stream>,
+    begun: RefCell<Begun>,
+    stats: RefCell<Option<Stats>>,
+}
+
+/// A handle on the test's world; cheap to clone into client tasks.
+#[derive(Clone)]
+pub struct Tester(Rc<Inner>);
+
+impl Tester {
+    /// Builds the cluster and starts every server, as the edition's constructor does (§B.1).
+    pub fn new(setup: Setup, edition: Edition, seed: u64, trace: bool) -> Tester {
+        let world = World::new(setup.servers, seed, edition, setup.snapshot, trace);
+        let t = Tester(Rc::new(Inner {
+            world: RefCell::new(world),
+            executor: Executor::default(),
+            rng: RefCell::new(Stream::new(seed, "test", 0)),
+            begun: RefCell::default(),
+            stats: RefCell::default(),
+        }));
+        match edition {
+            Edition::Y2024 => {
+                t.set_reliable(setup.reliable);
+                for i in 0..setup.servers {
+                    t.start1(i);
+                }
+                for i in 0..setup.servers {
+                    t.connect(i);
+                }
+            }
+            Edition::Y2025 => {
+                for i in 0..setup.servers {
+                    t.start_server(i);
+                }
+                t.connect_all();
+                t.set_reliable(setup.reliable);
+            }
+        }
+        t
+    }
+
+    /// The world, for a moment (never hold it across an `.await`).
+    pub fn world(&self) -> RefMut<'_, World> {
+        self.0.world.borrow_mut()
+    }
+
+    /// The executor running this test's tasks.
+    pub fn executor(&self) -> &Executor {
+        &self.0.executor
+    }
+
+    /// The statistics recorded by `end`, once it has run.
+    pub fn stats(&self) -> Option<Stats> {
+        self.0.stats.borrow().clone()
+    }
+
+    /// Number of servers.
+    pub fn n(&self) -> usize {
+        self.world().n()
+    }
+
+    /// The edition being mirrored.
+    pub fn edition(&self) -> Edition {
+        self.world().edition()
+    }
+
+    /// Current virtual time.
+    pub fn now(&self) -> SimTime {
+        self.world().now()
+    }
+
+    /// A failure at the current virtual time.
+    pub fn fail<T>(&self, message: impl Into<String>) -> TestResult<T> {
+        Err(Failure {
+            message: message.into(),
+            time: self.now(),
+        })
+    }
+
+    // ---- time and tasks --------------------------------------------------------------
+
+    /// Sleeps `ms` milliseconds of virtual time.
+    pub fn sleep(&self, ms: u64) -> Sleep {
+        Sleep {
+            tester: self.clone(),
+            deadline: self.now() + ms * MS,
+            scheduled: false,
+        }
+    }
+
+    /// Runs `task` concurrently (a goroutine). If it fails, the whole test fails at once.
+    pub fn go<T: 'static>(
+        &self,
+        task: impl Future<Output = TestResult<T>> + 'static,
+    ) -> JoinHandle<TestResult<T>> {
+        let t = self.clone();
+        self.0.executor.spawn(async move {
+            let result = task.await;
+            if let Err(failure) = &result {
+                t.world().fail(failure.message.clone());
+            }
+            result
+        })
+    }
+
+    // ---- the test's own randomness (Go's math/rand) ----------------------------------
+
+    /// A non-negative 63-bit integer (Go's `rand.Int()`).
+    pub fn rand_int(&self) -> i64 {
+        (self.0.rng.borrow_mut().next_u64() >> 1) as i64
+    }
+
+    /// A non-negative 31-bit integer (Go's `rand.Int31()`).
+    pub fn rand_int31(&self) -> i64 {
+        (self.0.rng.borrow_mut().next_u64() >> 33) as i64
+    }
+
+    /// Uniform in `0..n` (Go's `rand.Int() % n`).
+    pub fn rand_below(&self, n: u64) -> u64 {
+        self.0.rng.borrow_mut().below(n)
+    }
+
+    /// A random string of `n` base64 characters (the lab's `randstring`).
+    pub fn rand_string(&self, n: usize) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut rng = self.0.rng.borrow_mut();
+        (0..n)
+            .map(|_| ALPHABET[rng.below(64) as usize] as char)
+            .collect()
+    }
+
+    // ---- begin / end -----------------------------------------------------------------
+
+    /// The lab's `Begin(description)`: prints nothing here (the runner prints), records the
+    /// starting counters.
+    pub fn begin(&self, description: &str) {
+        let world = self.world();
+        let description = match world.edition() {
+            Edition::Y2024 => description.to_string(),
+            Edition::Y2025 if world.network().reliable() => {
+                format!("{description} (reliable network)")
+            }
+            Edition::Y2025 => format!("{description} (unreliable network)"),
+        };
+        *self.0.begun.borrow_mut() = Begun {
+            description,
+            time: world.now(),
+            rpcs: world.network().rpc_total(),
+            bytes: world.network().bytes_total(),
+            max_index: world.appliers().max_index(),
+        };
+    }
+
+    /// The lab's `end()` / `cleanup()`: fails a test that took longer than 120 s, records
+    /// the figures of the "Passed" line.
+    pub fn end(&self) -> TestResult {
+        if self.now() > TEST_LIMIT {
+            return self.fail("test took longer than 120 seconds");
+        }
+        let world = self.world();
+        let begun = self.0.begun.borrow();
+        *self.0.stats.borrow_mut() = Some(Stats {
+            description: begun.description.clone(),
+            time: world.now() - begun.time,
+            peers: world.n(),
+            rpcs: world.network().rpc_total() - begun.rpcs,
+            bytes: world.network().bytes_total() - begun.bytes,
+            commands: world.appliers().max_index() - begun.max_index,
+        });
+        Ok(())
+    }
+
+    /// The description recorded by `begin`.
+    pub fn description(&self) -> String {
+        self.0.begun.borrow().description.clone()
+    }
+
+    // ---- the cluster -----------------------------------------------------------------
+
+    /// Whole-server connect (§A.5).
+    pub fn connect(&self, i: usize) {
+        let mut world = self.world();
+        let now = world.now();
+        world.network_mut().set_connected(i, true);
+        world.trace_note(now, format!("connect s{i}"));
+    }
+
+    /// Whole-server disconnect (§A.5).
+    pub fn disconnect(&self, i: usize) {
+        let mut world = self.world();
+        let now = world.now();
+        world.network_mut().set_connected(i, false);
+        world.trace_note(now, format!("disconnect s{i}"));
+    }
+
+    /// [2025] `ConnectAll`: every server marked connected, dead ones included.
+    pub fn connect_all(&self) {
+        for i in 0..self.n() {
+            self.connect(i);
+        }
+    }
+
+    /// Whether server `i` is marked connected.
+    pub fn is_connected(&self, i: usize) -> bool {
+        self.world().network().is_connected(i)
+    }
+
+    /// Whether server `i` runs a live Raft.
+    pub fn is_alive(&self, i: usize) -> bool {
+        self.world().is_alive(i)
+    }
+
+    /// Crash server `i` (2024 `crash1`, 2025 `ShutdownServer`).
+    pub fn crash(&self, i: usize) {
+        self.world().crash(i);
+    }
+
+    /// [2024] `start1(i)`: (crash and) start a new incarnation, left disconnected.
+    pub fn start1(&self, i: usize) {
+        self.world().start_server(i);
+    }
+
+    /// [2025] `StartServer(i)`: start a new incarnation, left disconnected.
+    pub fn start_server(&self, i: usize) {
+        self.world().start_server(i);
+    }
+
+    /// The tests' "restart": 2024 `start1` + `connect`; 2025 `ts.restart` (StartServer +
+    /// ConnectAll, which also reconnects everyone the test had disconnected).
+    pub fn restart(&self, i: usize) {
+        self.start_server(i);
+        match self.edition() {
+            Edition::Y2024 => self.connect(i),
+            Edition::Y2025 => self.connect_all(),
+        }
+    }
+
+    /// The lab's `Start(command)` on server `i`.
+    pub fn start(&self, i: usize, command: impl Into<Value>) -> StartResult {
+        let command = command.into();
+        let mut world = self.world();
+        let now = world.now();
+        let result = world.start(i, command.encode());
+        world.trace_note(now, format!("Start({command}) on s{i} -> {result:?}"));
+        result
+    }
+
+    /// The lab's `GetState()` on server `i`: (term, is leader).
+    pub fn get_state(&self, i: usize) -> (u64, bool) {
+        self.world().get_state(i)
+    }
+
+    /// The lab's `Reliable(bool)`.
+    pub fn set_reliable(&self, reliable: bool) {
+        self.world().network_mut().set_reliable(reliable);
+    }
+
+    /// The lab's `LongReordering(bool)`.
+    pub fn set_long_reordering(&self, on: bool) {
+        self.world().network_mut().set_long_reordering(on);
+    }
+
+    /// RPCs that reached server `i`'s current incarnation.
+    pub fn rpc_count(&self, i: usize) -> u64 {
+        self.world().network().rpc_count(i)
+    }
+
+    /// Every RPC sent.
+    pub fn rpc_total(&self) -> u64 {
+        self.world().network().rpc_total()
+    }
+
+    /// Bytes of every request sent and reply delivered.
+    pub fn bytes_total(&self) -> u64 {
+        self.world().network().bytes_total()
+    }
+
+    /// The lab's `LogSize()`: the largest persisted raft state (snapshot data excluded).
+    pub fn log_size(&self) -> usize {
+        let world = self.world();
+        (0..world.n())
+            .map(|i| world.raft_state_size(i))
+            .max()
+            .unwrap_or(0)
+    }
+
+    // ---- checks (§B.3) ---------------------------------------------------------------
+
+    /// The lab's `checkOneLeader`: a leader must appear within 10 polls of 450–549 ms.
+    pub async fn check_one_leader(&self) -> TestResult<usize> {
+        for _ in 0..10 {
+            let ms = 450 + self.rand_below(100);
+            self.sleep(ms).await;
+            let mut leaders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+            for i in 0..self.n() {
+                if self.is_connected(i) && self.is_alive(i) {
+                    let (term, leader) = self.get_state(i);
+                    if leader {
+                        leaders.entry(term).or_default().push(i);
+                    }
+                }
+            }
+            for (term, ids) in &leaders {
+                if ids.len() > 1 {
+                    return self.fail(format!("term {term} has {} (>1) leaders", ids.len()));
+                }
+            }
+            if let Some((_, ids)) = leaders.last_key_value() {
+                return Ok(ids[0]);
+            }
+        }
+        self.fail("expected one leader, got none")
+    }
+
+    /// The lab's `checkTerms`: all connected servers agree on the term (`None` if none is
+    /// connected).
+    pub fn check_terms(&self) -> TestResult<Option<u64>> {
+        let mut term = None;
+        for i in 0..self.n() {
+            if self.is_connected(i) && self.is_alive(i) {
+                let (xterm, _) = self.get_state(i);
+                match term {
+                    None => term = Some(xterm),
+                    Some(t) if t != xterm => return self.fail("servers disagree on term"),
+                    Some(_) => {}
+                }
+            }
+        }
+        Ok(term)
+    }
+
+    /// The lab's `checkNoLeader`: no connected server claims leadership.
+    pub fn check_no_leader(&self) -> TestResult {
+        for i in 0..self.n() {
+            if self.is_connected(i) && self.is_alive(i) && self.get_state(i).1 {
+                return self.fail(format!(
+                    "expected no leader among connected servers, but {i} claims to be leader"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The lab's `nCommitted(index)`: how many servers applied it, and what.
+    pub fn n_committed(&self, index: u64) -> TestResult<(usize, Option<Value>)> {
+        let result = {
+            let world = self.world();
+            match world.failure() {
+                Some((why, _)) => Err(why.to_string()),
+                None => world.appliers().n_committed(index),
+            }
+        };
+        result.or_else(|why| self.fail(why))
+    }
+
+    /// The lab's `wait(index, n, startTerm)`: waits with back-off for `n` servers to apply
+    /// `index`. `None` means some server moved past `start_term` (the lab's −1).
+    pub async fn wait(
+        &self,
+        index: u64,
+        n: usize,
+        start_term: Option<u64>,
+    ) -> TestResult<Option<Value>> {
+        let mut to = 10;
+        for _ in 0..30 {
+            let (count, _) = self.n_committed(index)?;
+            if count >= n {
+                break;
+            }
+            self.sleep(to).await;
+            if to < 1000 {
+                to *= 2;
+            }
+            if let Some(start_term) = start_term {
+                for i in 0..self.n() {
+                    if self.is_alive(i) && self.get_state(i).0 > start_term {
+                        return Ok(None); // someone has moved on; can no longer guarantee
+                    }
+                }
+            }
+        }
+        let (count, command) = self.n_committed(index)?;
+        if count < n {
+            return self.fail(format!(
+                "only {count} decided for index {index}; wanted {n}"
+            ));
+        }
+        Ok(command)
+    }
+
+    /// The lab's `one(cmd, expectedServers, retry)`: full agreement on `cmd` within 10 s.
+    pub async fn one(
+        &self,
+        cmd: impl Into<Value>,
+        expected: usize,
+        retry: bool,
+    ) -> TestResult<u64> {
+        let cmd = cmd.into();
+        let t0 = self.now();
+        let mut starts = 0;
+        while self.now() - t0 < 10_000 * MS {
+            // Try each connected, live server in turn until one accepts as leader.
+            let mut index = None;
+            for _ in 0..self.n() {
+                starts = (starts + 1) % self.n();
+                if self.is_connected(starts) && self.is_alive(starts) {
+                    let result = self.start(starts, cmd.clone());
+                    if result.is_leader {
+                        index = Some(result.index);
+                        break;
+                    }
+                }
+            }
+            let Some(index) = index else {
+                self.sleep(50).await;
+                continue;
+            };
+            // Somebody claimed to be the leader and submitted our command; wait a while.
+            let t1 = self.now();
+            while self.now() - t1 < 2_000 * MS {
+                let (count, committed) = self.n_committed(index)?;
+                if count > 0 && count >= expected && committed.as_ref() == Some(&cmd) {
+                    return Ok(index);
+                }
+                self.sleep(20).await;
+            }
+            if !retry {
+                return self.fail(format!("one({cmd}) failed to reach agreement"));
+            }
+        }
+        self.fail(format!("one({cmd}) failed to reach agreement"))
+    }
+}
+
+/// A virtual-time sleep.
+pub struct Sleep {
+    tester: Tester,
+    deadline: SimTime,
+    scheduled: bool,
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut world = self.tester.world();
+        if world.now() >= self.deadline {
+            return Poll::Ready(());
+        }
+        if !self.scheduled {
+            world.wake_at(self.deadline, cx.waker().clone());
+            drop(world);
+            self.scheduled = true;
+        }
+        Poll::Pending
+    }
+}
