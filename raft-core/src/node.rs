@@ -220,6 +220,11 @@ impl RaftNode {
 
     /// Appends to the log and records the durable append.
     pub(crate) fn append_to_log(&mut self, entries: &[Entry]) {
+        if entries.is_empty() {
+            // A heartbeat or a duplicate request adds nothing: it must not cost the driver a
+            // durable write (Persist is O(change), design.md §3).
+            return;
+        }
         let first_index = self.log.last_index().next();
         self.log.append(entries);
         match &mut self.pending.append {

@@ -249,6 +249,13 @@ pub fn persist_and_check(node: &RaftNode, durable: &mut PersistentState, actions
     );
     if let Some(Action::Persist(change)) = actions.first() {
         assert!(!change.is_empty(), "{}: empty Persist", node.id());
+        if let Some(append) = &change.append {
+            assert!(
+                !append.entries.is_empty(),
+                "{}: Persist of an empty append",
+                node.id()
+            );
+        }
         if let Err(e) = durable.apply(change) {
             panic!("{}: {e}; change {change:#?}", node.id());
         }
