@@ -323,6 +323,50 @@ impl Tester {
         }
     }
 
+    /// The churn tests' restart of a dead server: 2024 `start1` (left disconnected; the test
+    /// connects it next); 2025 `ts.restart` (which reconnects everyone).
+    pub fn restart_disconnected(&self, i: usize) {
+        match self.edition() {
+            Edition::Y2024 => self.start1(i),
+            Edition::Y2025 => self.restart(i),
+        }
+    }
+
+    /// Where 2024 only disconnects a server that 2025 shuts down (TestPersist1/2, §E.3).
+    pub fn crash_for_edition(&self, i: usize) {
+        match self.edition() {
+            Edition::Y2024 => self.disconnect(i),
+            Edition::Y2025 => self.crash(i),
+        }
+    }
+
+    /// Crash every server (2024 `crash1` each, 2025 `Shutdown()`).
+    pub fn crash_all(&self) {
+        for i in 0..self.n() {
+            self.crash(i);
+        }
+    }
+
+    /// Start every server: 2024 `start1` + `connect` each; 2025 `StartServers()` (start
+    /// each, then ConnectAll).
+    pub fn start_all(&self) {
+        let n = self.n();
+        match self.edition() {
+            Edition::Y2024 => {
+                for i in 0..n {
+                    self.start1(i);
+                    self.connect(i);
+                }
+            }
+            Edition::Y2025 => {
+                for i in 0..n {
+                    self.start_server(i);
+                }
+                self.connect_all();
+            }
+        }
+    }
+
     /// The lab's `Start(command)` on server `i`.
     pub fn start(&self, i: usize, command: impl Into<Value>) -> StartResult {
         let command = command.into();

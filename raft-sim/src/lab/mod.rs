@@ -5,6 +5,8 @@
 
 mod part_a;
 mod part_b;
+mod part_c;
+mod part_d;
 
 use crate::tester::{Setup, TestResult, Tester};
 use crate::world::Edition;
@@ -73,7 +75,9 @@ macro_rules! body {
 /// All 28 tests, in the lab's order.
 pub fn all() -> Vec<LabTest> {
     const RELIABLE: bool = true;
+    const UNRELIABLE: bool = false;
     const PLAIN: bool = false;
+    const SNAPSHOT: bool = true;
     vec![
         LabTest {
             go_name: "TestInitialElection3A",
@@ -100,12 +104,160 @@ pub fn all() -> Vec<LabTest> {
             body: body!(part_b::basic_agree),
         },
         LabTest {
+            go_name: "TestRPCBytes3B",
+            name: "rpc_bytes_3b",
+            setup: setup!(3, RELIABLE, PLAIN),
+            body: body!(part_b::rpc_bytes),
+        },
+        LabTest {
+            go_name: "TestFollowerFailure3B",
+            name: "follower_failure_3b",
+            setup: setup!(3, RELIABLE, PLAIN),
+            body: body!(part_b::follower_failure),
+        },
+        LabTest {
+            go_name: "TestLeaderFailure3B",
+            name: "leader_failure_3b",
+            setup: setup!(3, RELIABLE, PLAIN),
+            body: body!(part_b::leader_failure),
+        },
+        LabTest {
             go_name: "TestFailAgree3B",
             name: "fail_agree_3b",
             setup: setup!(3, RELIABLE, PLAIN),
             body: body!(part_b::fail_agree),
         },
+        LabTest {
+            go_name: "TestFailNoAgree3B",
+            name: "fail_no_agree_3b",
+            setup: setup!(5, RELIABLE, PLAIN),
+            body: body!(part_b::fail_no_agree),
+        },
+        LabTest {
+            go_name: "TestConcurrentStarts3B",
+            name: "concurrent_starts_3b",
+            setup: setup!(3, RELIABLE, PLAIN),
+            body: body!(part_b::concurrent_starts),
+        },
+        LabTest {
+            go_name: "TestRejoin3B",
+            name: "rejoin_3b",
+            setup: setup!(3, RELIABLE, PLAIN),
+            body: body!(part_b::rejoin),
+        },
+        LabTest {
+            go_name: "TestBackup3B",
+            name: "backup_3b",
+            setup: setup!(5, RELIABLE, PLAIN),
+            body: body!(part_b::backup),
+        },
+        LabTest {
+            go_name: "TestCount3B",
+            name: "count_3b",
+            setup: setup!(3, RELIABLE, PLAIN),
+            body: body!(part_b::count),
+        },
+        LabTest {
+            go_name: "TestPersist13C",
+            name: "persist1_3c",
+            setup: setup!(3, RELIABLE, PLAIN),
+            body: body!(part_c::persist1),
+        },
+        LabTest {
+            go_name: "TestPersist23C",
+            name: "persist2_3c",
+            setup: setup!(5, RELIABLE, PLAIN),
+            body: body!(part_c::persist2),
+        },
+        LabTest {
+            go_name: "TestPersist33C",
+            name: "persist3_3c",
+            setup: setup!(3, RELIABLE, PLAIN),
+            body: body!(part_c::persist3),
+        },
+        LabTest {
+            go_name: "TestFigure83C",
+            name: "figure8_3c",
+            setup: setup!(5, RELIABLE, PLAIN),
+            body: body!(part_c::figure8),
+        },
+        LabTest {
+            go_name: "TestUnreliableAgree3C",
+            name: "unreliable_agree_3c",
+            setup: setup!(5, UNRELIABLE, PLAIN),
+            body: body!(part_c::unreliable_agree),
+        },
+        LabTest {
+            go_name: "TestFigure8Unreliable3C",
+            name: "figure8_unreliable_3c",
+            setup: setup!(5, UNRELIABLE, PLAIN),
+            body: body!(part_c::figure8_unreliable),
+        },
+        LabTest {
+            go_name: "TestReliableChurn3C",
+            name: "reliable_churn_3c",
+            setup: setup!(5, RELIABLE, PLAIN),
+            body: body!(part_c::reliable_churn),
+        },
+        LabTest {
+            go_name: "TestUnreliableChurn3C",
+            name: "unreliable_churn_3c",
+            setup: setup!(5, UNRELIABLE, PLAIN),
+            body: body!(part_c::unreliable_churn),
+        },
+        LabTest {
+            go_name: "TestSnapshotBasic3D",
+            name: "snapshot_basic_3d",
+            setup: setup!(3, RELIABLE, SNAPSHOT),
+            body: body!(part_d::snapshot_basic),
+        },
+        LabTest {
+            go_name: "TestSnapshotInstall3D",
+            name: "snapshot_install_3d",
+            setup: setup!(3, RELIABLE, SNAPSHOT),
+            body: body!(part_d::snapshot_install),
+        },
+        LabTest {
+            go_name: "TestSnapshotInstallUnreliable3D",
+            name: "snapshot_install_unreliable_3d",
+            setup: setup!(3, UNRELIABLE, SNAPSHOT),
+            body: body!(part_d::snapshot_install_unreliable),
+        },
+        LabTest {
+            go_name: "TestSnapshotInstallCrash3D",
+            name: "snapshot_install_crash_3d",
+            setup: setup!(3, RELIABLE, SNAPSHOT),
+            body: body!(part_d::snapshot_install_crash),
+        },
+        LabTest {
+            go_name: "TestSnapshotInstallUnCrash3D",
+            name: "snapshot_install_uncrash_3d",
+            setup: setup!(3, UNRELIABLE, SNAPSHOT),
+            body: body!(part_d::snapshot_install_uncrash),
+        },
+        LabTest {
+            go_name: "TestSnapshotAllCrash3D",
+            name: "snapshot_all_crash_3d",
+            setup: snapshot_restart_setup,
+            body: body!(part_d::snapshot_all_crash),
+        },
+        LabTest {
+            go_name: "TestSnapshotInit3D",
+            name: "snapshot_init_3d",
+            setup: snapshot_restart_setup,
+            body: body!(part_d::snapshot_init),
+        },
     ]
+}
+
+/// TestSnapshotAllCrash3D and TestSnapshotInit3D ran on a reliable network in 2024 and on an
+/// unreliable one in 2025 (the flag's polarity flipped, lab-tests.md §E.1).
+fn snapshot_restart_setup(edition: Edition) -> Setup {
+    Setup {
+        servers: 3,
+        reliable: edition == Edition::Y2024,
+        snapshot: true,
+    }
 }
 
 /// The test named `name` (Go name, with or without `Test`, or ours), if any.
