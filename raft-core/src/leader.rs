@@ -184,7 +184,9 @@ impl RaftNode {
                 self.send_entries_if_allowed(k);
             }
             AppendOutcome::Rejected { rejected, hint } => {
-                if ignore_stale_rejection(p, rejected) {
+                if rejected > last_index || ignore_stale_rejection(p, rejected) {
+                    // ignore_impossible_rejection: we never probed past our own log, and
+                    // backing up there would point next_index beyond it.
                     return;
                 }
                 let next = self.next_index_after_conflict(hint);
