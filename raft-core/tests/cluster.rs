@@ -222,6 +222,63 @@ fn backup_over_fifty_conflicting_entries_takes_few_rejections() {
 }
 
 #[test]
+fn figure8_old_term_entry_on_a_majority_is_not_committed_and_may_be_overwritten() {
+    // The scenario of Figure 8 (§5.4.2), with elections steered by ticking only the
+    // candidate we want. If s1 committed "b" in (c) by counting replicas, s5 would overwrite
+    // it in (d) and the cluster's agreement check would fail.
+    let mut c = Cluster::new(5);
+    let s: Vec<NodeId> = c.ids.clone();
+    c.elect(s[0]);
+    c.propose(s[0], cmd("a")).expect("leader");
+    c.heartbeat_from(s[0]);
+    c.heartbeat_from(s[0]);
+    assert!(c.ids.iter().all(|&id| c.service(id).last() == LogIndex(1)));
+
+    // (a) s1 replicates "b" at index 2 to s2 only, then crashes.
+    c.partition(&[&[s[0], s[1]], &[s[2], s[3], s[4]]]);
+    let (index, _) = c.propose(s[0], cmd("b")).expect("leader");
+    assert_eq!(index, LogIndex(2));
+    c.deliver_all();
+    c.crash(s[0]);
+    // (b) s5 is elected by s3, s4, s5 and takes "c" at index 2, then crashes.
+    c.elect(s[4]);
+    c.isolate(s[4]);
+    c.propose(s[4], cmd("c")).expect("leader");
+    c.deliver_all(); // lost: "c" never leaves s5
+    c.crash(s[4]);
+    // (c) s1 restarts, is elected by s2, s3, s4 and copies "b" to a majority.
+    c.restart(s[0]);
+    c.heal();
+    let term_c = c.elect(s[0]);
+    c.heartbeat_from(s[0]);
+    for &id in &s[..4] {
+        assert_eq!(
+            c.node(id).entry(LogIndex(2)).map(|e| e.command.clone()),
+            Some(cmd("b"))
+        );
+    }
+    // Not even "a": after its restart s1 knows of no commit, and it may count replicas only
+    // of entries of its own term.
+    assert_eq!(
+        c.node(s[0]).commit_index(),
+        LogIndex(0),
+        "'b' is not of {term_c}: no commit"
+    );
+    // (d) s1 crashes; s5, whose last term is newer, wins and overwrites "b" everywhere.
+    c.crash(s[0]);
+    c.restart(s[4]);
+    c.elect(s[4]);
+    c.propose(s[4], cmd("d")).expect("leader");
+    c.heartbeat_from(s[4]);
+    c.restart(s[0]);
+    c.wait_applied(3);
+    assert_eq!(c.committed_at(2), Some(&cmd("c")));
+    for &id in &s {
+        assert_eq!(c.service(id).commands, vec![cmd("a"), cmd("c"), cmd("d")]);
+    }
+}
+
+#[test]
 fn lagging_follower_is_caught_up_by_install_snapshot() {
     let mut c = Cluster::new(3);
     let leader = c.wait_for_leader();

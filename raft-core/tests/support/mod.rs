@@ -797,6 +797,29 @@ impl Cluster {
         panic!("condition not reached within {max_ticks} ticks");
     }
 
+    /// Makes `id` leader by ticking only it, delivering everything after each tick: the other
+    /// nodes' timers stand still, so the election goes to `id` if its log allows (§5.4.1).
+    #[track_caller]
+    pub fn elect(&mut self, id: NodeId) -> Term {
+        let max = self.node(id).config().election_ticks_max;
+        for _ in 0..10 * max {
+            if self.node(id).is_leader() {
+                return self.node(id).term();
+            }
+            self.tick(id);
+            self.deliver_all();
+        }
+        panic!("{id} could not get elected");
+    }
+
+    /// One heartbeat interval of ticks on `id` alone, then delivery until quiet.
+    pub fn heartbeat_from(&mut self, id: NodeId) {
+        for _ in 0..self.node(id).config().heartbeat_ticks {
+            self.tick(id);
+        }
+        self.deliver_all();
+    }
+
     /// The live node that believes it leads the highest term, if any.
     pub fn leader(&self) -> Option<NodeId> {
         self.live_nodes()
