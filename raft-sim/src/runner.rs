@@ -1,8 +1,9 @@
 //! Runs one lab test on one seed and edition, to completion or failure.
 
 use crate::lab::LabTest;
-use crate::tester::{Failure, Stats, Tester};
+use crate::tester::{Failure, Setup, Stats, TestResult, Tester};
 use crate::world::{Edition, SimTime, MS};
+use std::future::Future;
 
 /// A run that is still going after this much virtual time is stuck, whatever the test says.
 pub const HARD_LIMIT: SimTime = 600_000 * MS;
@@ -49,8 +50,22 @@ impl Outcome {
 
 /// Runs `test` on `seed` in `edition`; keeps the trace lines if `trace`.
 pub fn run(test: &LabTest, edition: Edition, seed: u64, trace: bool) -> Outcome {
-    let t = Tester::new((test.setup)(edition), edition, seed, trace);
-    let main = t.go((test.body)(t.clone()));
+    let setup = (test.setup)(edition);
+    let mut outcome = run_body(setup, edition, seed, trace, test.body);
+    outcome.go_name = test.go_name;
+    outcome.name = test.name;
+    outcome
+}
+
+/// Runs any test body (a property test's schedule, a regression scenario) on a cluster built
+/// by `setup`, exactly as the lab tests run.
+pub fn run_body<F, Fut>(setup: Setup, edition: Edition, seed: u64, trace: bool, body: F) -> Outcome
+where
+    F: FnOnce(Tester) -> Fut,
+    Fut: Future<Output = TestResult> + 'static,
+{
+    let t = Tester::new(setup, edition, seed, trace);
+    let main = t.go(body(t.clone()));
     loop {
         t.executor().run_ready();
         if main.is_finished() || t.world().failure().is_some() {
@@ -85,8 +100,8 @@ pub fn run(test: &LabTest, edition: Edition, seed: u64, trace: bool) -> Outcome 
         }),
     };
     Outcome {
-        go_name: test.go_name,
-        name: test.name,
+        go_name: "custom",
+        name: "custom",
         edition,
         seed,
         description: t.description(),

@@ -11,7 +11,7 @@ use crate::rng::{derive_seed, Stream};
 use crate::trace::Trace;
 use raft_core::{Action, Config, Event, LogIndex, Message, NodeId, PersistentState, RaftNode};
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::task::Waker;
 
 /// Virtual time, in microseconds since the world began.
@@ -115,6 +115,9 @@ pub struct World {
     failure: Option<(String, SimTime)>,
     trace: Trace,
     actions: Vec<Action>,
+    /// Who led each term: Election Safety (§5.2) is checked after every step, which is
+    /// stricter than the lab's twice-a-second polls and never looser.
+    leaders: BTreeMap<u64, usize>,
 }
 
 impl World {
@@ -139,6 +142,7 @@ impl World {
             failure: None,
             trace: Trace::new(trace),
             actions: Vec::new(),
+            leaders: BTreeMap::new(),
         }
     }
 
@@ -352,6 +356,15 @@ impl World {
         let mut actions = std::mem::take(&mut self.actions);
         let node = self.servers[i].node.as_mut().expect("stepping a live node");
         node.step_into(event, &mut actions);
+        if node.is_leader() {
+            let term = node.term().0;
+            if let Some(&other) = self.leaders.get(&term).filter(|&&other| other != i) {
+                self.fail(format!(
+                    "election safety: servers {other} and {i} both lead term {term}"
+                ));
+            }
+            self.leaders.insert(term, i);
+        }
         let me = Endpoint {
             server: i,
             incarnation: self.servers[i].incarnation,
