@@ -11,6 +11,11 @@ use crate::types::{LogIndex, NodeId};
 /// index arithmetic far from overflow.
 pub(crate) const MAX_SANE_INDEX: u64 = u64::MAX >> 2;
 
+/// Terms at or beyond this are refused, and no node starts an election that would reach it,
+/// so every term in circulation stays below it. (Only a hostile peer can bring a cluster near
+/// it; such a cluster stops electing leaders rather than misbehaving.)
+pub(crate) const TERM_CEILING: u64 = u64::MAX >> 2;
+
 impl RaftNode {
     pub(crate) fn handle_append_entries(&mut self, from: NodeId, request: AppendEntries) {
         if self.ignore_rival_leader() || ignore_malformed_append(&request) {

@@ -135,8 +135,8 @@ impl RaftNode {
     /// The term prelude (§5.1), then the role's handler.
     fn receive(&mut self, from: NodeId, message: Message) {
         let term = message.term();
-        if self.ignore_unknown_sender(from) || term.0 > crate::follower::MAX_SANE_INDEX {
-            return; // nobody we know, or a term no real cluster reaches (keeps `+1` safe)
+        if self.ignore_unknown_sender(from) || term.0 >= crate::follower::TERM_CEILING {
+            return; // ignore_unknown_sender, ignore_term_at_ceiling
         }
         if term > self.hard_state.term {
             // Any message from a newer term makes us a follower of that term. Only a leader's

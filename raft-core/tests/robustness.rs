@@ -556,3 +556,43 @@ fn same_events_give_identical_actions() {
     let other_seed = Config::new(NodeId(1), ids(3), 43);
     assert_ne!(other_seed.seed, config(1, 3).seed);
 }
+
+/// A hostile term just under the ceiling must not leave the node speaking a term its peers
+/// ignore: it follows that term but never starts an election past the ceiling.
+#[test]
+fn terms_never_reach_the_ceiling() {
+    use raft_core::{Config, Event, Message, NodeId, RaftNode, RequestVoteReply, Term};
+    let ceiling = u64::MAX >> 2;
+    let config = Config::new(NodeId(1), vec![NodeId(1), NodeId(2), NodeId(3)], 5);
+    let mut node = RaftNode::new(config, None).expect("valid");
+    let hostile = Message::RequestVoteReply(RequestVoteReply {
+        term: Term(ceiling - 1),
+        granted: false,
+    });
+    node.step(Event::Receive {
+        from: NodeId(2),
+        message: hostile,
+    });
+    assert_eq!(node.term(), Term(ceiling - 1));
+    for _ in 0..1000 {
+        for action in node.step(Event::Tick) {
+            if let raft_core::Action::Send { message, .. } = action {
+                assert!(message.term().0 < ceiling, "sent a term at the ceiling");
+            }
+        }
+    }
+    assert_eq!(node.term(), Term(ceiling - 1));
+    let at_ceiling = Message::RequestVoteReply(RequestVoteReply {
+        term: Term(ceiling),
+        granted: false,
+    });
+    node.step(Event::Receive {
+        from: NodeId(2),
+        message: at_ceiling,
+    });
+    assert_eq!(
+        node.term(),
+        Term(ceiling - 1),
+        "a term at the ceiling is ignored"
+    );
+}
