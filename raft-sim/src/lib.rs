@@ -8,6 +8,7 @@
 //! [`runner::run`] and [`Outcome::digest`](runner::Outcome::digest).
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod applier;
 pub mod executor;

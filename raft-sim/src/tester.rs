@@ -281,7 +281,7 @@ impl Tester {
         world.trace_note(now, format!("disconnect s{i}"));
     }
 
-    /// [2025] `ConnectAll`: every server marked connected, dead ones included.
+    /// (2025) `ConnectAll`: every server marked connected, dead ones included.
     pub fn connect_all(&self) {
         for i in 0..self.n() {
             self.connect(i);
@@ -303,12 +303,12 @@ impl Tester {
         self.world().crash(i);
     }
 
-    /// [2024] `start1(i)`: (crash and) start a new incarnation, left disconnected.
+    /// (2024) `start1(i)`: (crash and) start a new incarnation, left disconnected.
     pub fn start1(&self, i: usize) {
         self.world().start_server(i);
     }
 
-    /// [2025] `StartServer(i)`: start a new incarnation, left disconnected.
+    /// (2025) `StartServer(i)`: start a new incarnation, left disconnected.
     pub fn start_server(&self, i: usize) {
         self.world().start_server(i);
     }
