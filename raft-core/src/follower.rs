@@ -39,21 +39,20 @@ impl RaftNode {
         let rejected = request.prev_log_index;
         let mut prev = request.prev_log_index;
         let mut prev_term = request.prev_log_term;
-        let mut entries = &request.entries[..];
+        // Entries before `skip` are covered by our snapshot.
+        let mut skip = 0;
         let snapshot_index = self.log.snapshot_index();
         if prev < snapshot_index {
             // Entries through our snapshot are committed, hence already match: skip them.
-            let skip = (snapshot_index.0 - prev.0) as usize;
-            if skip > entries.len() {
-                return Some(AppendOutcome::Matched(prev.plus(entries.len() as u64)));
+            skip = (snapshot_index.0 - prev.0) as usize;
+            if skip > request.entries.len() {
+                let last = prev.plus(request.entries.len() as u64);
+                return Some(AppendOutcome::Matched(last));
             }
-            prev_term = if skip == 0 {
-                prev_term
-            } else {
-                entries[skip - 1].term
-            };
+            if skip > 0 {
+                prev_term = request.entries[skip - 1].term;
+            }
             prev = snapshot_index;
-            entries = &entries[skip..];
         }
         let last_index = self.log.last_index();
         if prev > last_index {
@@ -76,6 +75,7 @@ impl RaftNode {
         }
         // Keep matching entries; cut the log only at the first real conflict, so a stale or
         // reordered request never shortens it (§5.3).
+        let entries = &request.entries[skip..];
         let mut new_from = entries.len();
         for (offset, entry) in entries.iter().enumerate() {
             let index = prev.plus(offset as u64 + 1);
@@ -88,8 +88,10 @@ impl RaftNode {
             new_from = offset;
             break;
         }
-        self.append_to_log(&entries[new_from..]);
         let last_new = prev.plus(entries.len() as u64);
+        let mut new_entries = request.entries;
+        new_entries.drain(..skip + new_from);
+        self.append_to_log(new_entries);
         // Commit what the leader committed, but only as far as this request vouches for.
         let commit = request.leader_commit.min(last_new);
         self.commit_index = self.commit_index.max(commit);

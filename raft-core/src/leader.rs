@@ -43,13 +43,15 @@ impl RaftNode {
             return;
         }
         let term = self.hard_state.term;
-        self.append_to_log(&[Entry { term, command }]);
+        self.append_to_log(vec![Entry { term, command }]);
         let index = self.log.last_index();
         self.out.push(Action::Proposed { index, term });
         for k in 0..self.leader_state().progress.len() {
             self.send_entries_if_allowed(k);
         }
-        self.advance_commit();
+        if self.quorum() == 1 {
+            self.advance_commit(); // only a lone node commits by its own append
+        }
     }
 
     pub(crate) fn leader_tick(&mut self) {

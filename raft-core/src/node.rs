@@ -219,20 +219,21 @@ impl RaftNode {
     }
 
     /// Appends to the log and records the durable append.
-    pub(crate) fn append_to_log(&mut self, entries: &[Entry]) {
+    pub(crate) fn append_to_log(&mut self, entries: Vec<Entry>) {
         if entries.is_empty() {
             // A heartbeat or a duplicate request adds nothing: it must not cost the driver a
             // durable write (Persist is O(change), design.md §3).
             return;
         }
         let first_index = self.log.last_index().next();
-        self.log.append(entries);
+        self.log.append(&entries);
+        // The entries themselves (already owned) become the durable change: no second copy.
         match &mut self.pending.append {
-            Some(append) => append.entries.extend_from_slice(entries),
+            Some(append) => append.entries.extend(entries),
             None => {
                 self.pending.append = Some(LogAppend {
                     first_index,
-                    entries: entries.to_vec(),
+                    entries,
                 })
             }
         }
