@@ -71,7 +71,7 @@ fn an_idle_leader_sends_at_most_10_heartbeats_per_second_to_each_follower() {
             t.sleep(10_000).await;
             for (i, count) in before.iter().enumerate().filter(|&(i, _)| i != leader) {
                 let per_second = (t.rpc_count(i) - count) as f64 / 10.0;
-                if per_second > 10.0 || per_second < 5.0 {
+                if !(5.0..=10.0).contains(&per_second) {
                     return t.fail(format!("follower {i} got {per_second} RPCs/s"));
                 }
             }
