@@ -3,6 +3,9 @@
 //! `cargo test` runs every lab test on [`DEFAULT_SEED`]. Set `RAFT_SEEDS=A..B` (or `A..=B`)
 //! to sweep a range, or `RAFT_SEED=N` for one other seed.
 
+pub mod fuzzing;
+pub mod schedule;
+
 use raft_sim::{lab, runner, Edition, Outcome};
 use std::ops::RangeInclusive;
 

@@ -8,20 +8,8 @@
 //! `PROPTEST_CASES=N` runs more schedules.
 
 use proptest::prelude::*;
-use raft_sim::runner::run_body;
-use raft_sim::{Edition, Setup, TestResult, Tester};
-
-#[derive(Clone, Debug)]
-enum Op {
-    Sleep(u64),
-    Crash(usize),
-    Restart(usize),
-    Disconnect(usize),
-    Connect(usize),
-    Propose(usize),
-    Reliable(bool),
-    LongReordering(bool),
-}
+use raft_sim::{Edition, Setup};
+use raft_tests::schedule::{self, Op};
 
 fn op(servers: usize) -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -36,38 +24,8 @@ fn op(servers: usize) -> impl Strategy<Value = Op> {
     ]
 }
 
-async fn play(t: Tester, ops: Vec<Op>) -> TestResult {
-    let servers = t.n();
-    t.begin("fault schedule");
-    for (value, op) in ops.into_iter().enumerate() {
-        match op {
-            Op::Sleep(ms) => t.sleep(ms).await,
-            Op::Crash(i) => t.crash(i),
-            Op::Restart(i) if !t.is_alive(i) => t.restart(i),
-            Op::Restart(_) => {}
-            Op::Disconnect(i) => t.disconnect(i),
-            Op::Connect(i) => t.connect(i),
-            Op::Propose(i) => {
-                t.start(i, value as i64);
-            }
-            Op::Reliable(on) => t.set_reliable(on),
-            Op::LongReordering(on) => t.set_long_reordering(on),
-        }
-    }
-    t.set_reliable(true);
-    t.set_long_reordering(false);
-    for i in 0..servers {
-        if !t.is_alive(i) {
-            t.restart(i);
-        }
-        t.connect(i);
-    }
-    t.one(-1, servers, true).await?;
-    t.end()
-}
-
 fn check(setup: Setup, edition: Edition, seed: u64, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let outcome = run_body(setup, edition, seed, false, |t| play(t, ops));
+    let outcome = schedule::run(setup, edition, seed, ops);
     match outcome.result {
         Ok(_) => Ok(()),
         Err(failure) => Err(TestCaseError::fail(failure.to_string())),

@@ -1,0 +1,131 @@
+//! The fuzz targets on the stable toolchain: every input of the committed seed corpus
+//! (`fuzz/seeds/<target>/`), then a stream of seeded random and mutated inputs.
+
+use raft_core::{
+    AppendEntries, Entry, HardState, LogIndex, Message, NodeId, PersistentState, RequestVote,
+    SharedBytes, Snapshot, Term,
+};
+use raft_sim::rng::Stream;
+use raft_tests::fuzzing;
+use std::path::PathBuf;
+
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/seeds")
+        .join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("readable directory").path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no seed inputs in {}", dir.display());
+    files
+        .iter()
+        .map(|f| std::fs::read(f).expect("readable seed"))
+        .collect()
+}
+
+/// `n` inputs: random bytes, and the valid `examples` with a few bytes overwritten.
+fn inputs(label: &str, n: u64, examples: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut rng = Stream::new(1, label, 0);
+    (0..n)
+        .map(|k| {
+            let mut bytes = if k % 2 == 0 || examples.is_empty() {
+                (0..rng.below(64)).map(|_| rng.next_u64() as u8).collect()
+            } else {
+                examples[(k as usize / 2) % examples.len()].clone()
+            };
+            for _ in 0..rng.below(4) {
+                if !bytes.is_empty() {
+                    let at = rng.below(bytes.len() as u64) as usize;
+                    bytes[at] = rng.next_u64() as u8;
+                }
+            }
+            bytes
+        })
+        .collect()
+}
+
+fn example_messages() -> Vec<Vec<u8>> {
+    let entry = Entry {
+        term: Term(2),
+        command: SharedBytes::from(&b"cmd"[..]),
+    };
+    vec![
+        Message::RequestVote(RequestVote {
+            term: Term(3),
+            last_log_index: LogIndex(5),
+            last_log_term: Term(2),
+        })
+        .encode(),
+        Message::AppendEntries(AppendEntries {
+            term: Term(3),
+            prev_log_index: LogIndex(1),
+            prev_log_term: Term(1),
+            entries: vec![entry.clone(), entry],
+            leader_commit: LogIndex(1),
+        })
+        .encode(),
+    ]
+}
+
+fn example_state() -> Vec<u8> {
+    PersistentState {
+        hard_state: HardState {
+            term: Term(4),
+            voted_for: Some(NodeId(1)),
+        },
+        snapshot: Snapshot {
+            index: LogIndex(3),
+            term: Term(2),
+            data: SharedBytes::from(&b"s"[..]),
+        },
+        entries: vec![Entry {
+            term: Term(3),
+            command: SharedBytes::from(&b"x"[..]),
+        }],
+    }
+    .encode()
+}
+
+#[test]
+fn decode_message_corpus() {
+    for input in seeds("decode_message")
+        .iter()
+        .chain(&inputs("msg", 5000, &example_messages()))
+    {
+        fuzzing::decode_message(input);
+    }
+}
+
+#[test]
+fn decode_state_corpus() {
+    for input in seeds("decode_state")
+        .iter()
+        .chain(&inputs("state", 5000, &[example_state()]))
+    {
+        fuzzing::decode_state(input);
+    }
+}
+
+#[test]
+fn step_events_corpus() {
+    let mut examples = example_messages();
+    examples.iter_mut().for_each(|m| m.insert(0, m.len() as u8));
+    for input in seeds("step_events")
+        .iter()
+        .chain(&inputs("step", 3000, &examples))
+    {
+        fuzzing::step_events(input);
+    }
+}
+
+#[test]
+fn simulated_run_corpus() {
+    for input in seeds("simulated_run")
+        .iter()
+        .chain(&inputs("run", 300, &[]))
+    {
+        fuzzing::simulated_run(input);
+    }
+}
