@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod applier;
+mod checks;
 pub mod executor;
 pub mod lab;
 pub mod network;
