@@ -346,6 +346,23 @@ mod tests {
     }
 
     #[test]
+    fn duplication_adds_copies_without_perturbing_the_labs_draws() {
+        let mut plain = network(false);
+        let mut duplicating = network(false);
+        duplicating.set_duplication(500);
+        let (mut delivered, mut copies) = (0, 0);
+        for _ in 0..10_000 {
+            let a = plain.send_request(A, B, 1);
+            let b = duplicating.send_request(A, B, 1);
+            // Same fate and delay for the original: the knob draws from its own stream.
+            assert_eq!(a.first(), b.first());
+            delivered += u64::from(!b.is_empty());
+            copies += b.len().saturating_sub(1) as u64;
+        }
+        assert_rate(copies, delivered, 0.5, "duplicated requests");
+    }
+
+    #[test]
     fn one_way_cut_blocks_one_direction_only() {
         let mut net = network(true);
         net.set_link(0, 1, false);
