@@ -2,7 +2,8 @@
 //!
 //! An entry counts once it is applied on all three nodes. Commands are 16 bytes. Durable state
 //! is an in-memory `PersistentState` to which every `Persist` is applied; messages go through a
-//! FIFO queue. Prints entries/s (median of 5 runs) and messages per entry.
+//! FIFO queue. Prints entries/s (median of 5 runs) and messages per entry, then checks that
+//! memory stays bounded by snapshots over a long run.
 //!
 //! `cargo bench -p raft-core --bench throughput [-- ENTRIES [BATCH...]]`
 
@@ -16,6 +17,9 @@ struct Cluster {
     queue: VecDeque<(usize, usize, Message)>,
     actions: Vec<Action>,
     messages: u64,
+    /// The service snapshots once this many entries are applied past its last snapshot
+    /// (0: never).
+    snapshot_every: u64,
 }
 
 impl Cluster {
@@ -32,6 +36,7 @@ impl Cluster {
             queue: VecDeque::new(),
             actions: Vec::new(),
             messages: 0,
+            snapshot_every: 0,
         }
     }
 
@@ -47,6 +52,14 @@ impl Cluster {
             }
         }
         self.actions = actions;
+        let node = &self.nodes[i];
+        if self.snapshot_every > 0
+            && node.last_applied().0 - node.snapshot_index().0 >= self.snapshot_every
+        {
+            let index = node.last_applied();
+            let data = raft_core::SharedBytes::from(&index.0.to_le_bytes()[..]);
+            self.step(i, Event::Snapshot { index, data });
+        }
     }
 
     fn deliver_all(&mut self) {
@@ -125,6 +138,60 @@ fn main() {
             entries as f64 / seconds
         );
     }
+    memory_stays_bounded();
+}
+
+/// Commits 2 M entries in batches of 64 while the service snapshots every 10 000: resident
+/// memory and the in-memory log must not grow with the number of entries committed.
+fn memory_stays_bounded() {
+    const SNAPSHOT_EVERY: u64 = 10_000;
+    const QUARTER: u64 = 500_000;
+    let mut cluster = Cluster::new();
+    cluster.snapshot_every = SNAPSHOT_EVERY;
+    let leader = cluster.elect();
+    let mut proposed = 0u64;
+    let mut longest_log = 0;
+    let mut rss = Vec::new();
+    while proposed < 4 * QUARTER {
+        for _ in 0..64 {
+            let command = raft_core::SharedBytes::from(&proposed.to_le_bytes().repeat(2)[..]);
+            cluster.step(leader, Event::Propose { command });
+            proposed += 1;
+        }
+        cluster.deliver_all();
+        longest_log = longest_log.max(cluster.nodes.iter().map(|n| n.log_len()).max().unwrap_or(0));
+        if proposed >= QUARTER * (rss.len() as u64 + 1) {
+            rss.push(resident_kib());
+        }
+    }
+    let durable = cluster
+        .durable
+        .iter()
+        .map(|d| d.entries.len())
+        .max()
+        .unwrap_or(0);
+    println!(
+        "memory: 2M entries, snapshot every {SNAPSHOT_EVERY}: resident KiB after each 500k: {rss:?}; \
+         longest in-memory log {longest_log} entries, durable log {durable} entries"
+    );
+    assert!(
+        longest_log as u64 <= 2 * SNAPSHOT_EVERY,
+        "the log outgrew the snapshot interval"
+    );
+    assert!(
+        durable as u64 <= 2 * SNAPSHOT_EVERY,
+        "the durable log outgrew the snapshot interval"
+    );
+}
+
+/// This process's resident set size (Linux), 0 where unknown.
+fn resident_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// Wall-clock time, only ever reported by this benchmark.
