@@ -97,73 +97,78 @@ impl RaftNode {
     /// Sends follower `k` the entries from its `next_index` (none for a heartbeat), or the
     /// snapshot if those entries were discarded (§7).
     fn send_append(&mut self, k: usize) {
-        let retry_ticks = self.config.election_ticks_min;
-        let (max_count, max_bytes) = (
-            self.config.max_entries_per_message,
-            self.config.max_bytes_per_message,
-        );
-        let term = self.hard_state.term;
-        let Role::Leader(leader) = &mut self.role else {
-            unreachable!("send_append outside leadership")
-        };
-        let p = &mut leader.progress[k];
-        let snapshot = self.log.snapshot();
+        let snapshot_index = self.log.snapshot_index();
+        let p = &self.leader_state().progress[k];
         if let Mode::Snapshot {
             ticks_since_sent, ..
         } = p.mode
         {
-            if ticks_since_sent < retry_ticks {
+            if ticks_since_sent < self.config.election_ticks_min {
                 // The snapshot is on its way; only assert leadership.
-                let heartbeat = AppendEntries {
-                    term,
-                    prev_log_index: snapshot.index,
-                    prev_log_term: snapshot.term,
-                    entries: Vec::new(),
-                    leader_commit: self.commit_index,
-                };
                 let to = p.id;
+                let heartbeat = self.append_request(snapshot_index.next(), Vec::new());
                 self.send(to, Message::AppendEntries(heartbeat));
-                return;
+            } else {
+                self.send_snapshot(k); // it may have been lost
             }
-        }
-        if p.next_index <= snapshot.index || matches!(p.mode, Mode::Snapshot { .. }) {
-            p.mode = Mode::Snapshot {
-                index: snapshot.index,
-                ticks_since_sent: 0,
-            };
-            let request = InstallSnapshot {
-                term,
-                last_included_index: snapshot.index,
-                last_included_term: snapshot.term,
-                data: snapshot.data.clone(),
-            };
-            let to = p.id;
-            self.send(to, Message::InstallSnapshot(request));
             return;
         }
-        let prev_log_index = p.next_index.prev();
-        let prev_log_term = self
-            .log
-            .term_at(prev_log_index)
-            .expect("next_index is past the snapshot");
-        let entries = self.log.entries_from(p.next_index, max_count, max_bytes);
+        if p.next_index <= snapshot_index {
+            self.send_snapshot(k);
+            return;
+        }
+        let next_index = p.next_index;
+        let entries = self.log.entries_from(
+            next_index,
+            self.config.max_entries_per_message,
+            self.config.max_bytes_per_message,
+        );
+        let request = self.append_request(next_index, entries);
+        let p = &mut self.leader_state_mut().progress[k];
         match p.mode {
-            Mode::Replicate if !entries.is_empty() => {
-                p.next_index = p.next_index.plus(entries.len() as u64);
+            Mode::Replicate if !request.entries.is_empty() => {
+                p.next_index = p.next_index.plus(request.entries.len() as u64);
                 p.inflight += 1;
             }
             Mode::Probe => p.probe_sent = true,
             _ => {}
         }
-        let request = AppendEntries {
-            term,
-            prev_log_index,
-            prev_log_term,
-            entries,
-            leader_commit: self.commit_index,
-        };
         let to = p.id;
         self.send(to, Message::AppendEntries(request));
+    }
+
+    /// An AppendEntries carrying `entries` from `next_index` on (which must be past the
+    /// snapshot, or just past it).
+    fn append_request(&self, next_index: LogIndex, entries: Vec<Entry>) -> AppendEntries {
+        let prev_log_index = next_index.prev();
+        AppendEntries {
+            term: self.hard_state.term,
+            prev_log_index,
+            prev_log_term: self
+                .log
+                .term_at(prev_log_index)
+                .expect("next_index is at most one past the snapshot"),
+            entries,
+            leader_commit: self.commit_index,
+        }
+    }
+
+    /// Ships the whole snapshot to follower `k` (§7: no chunking).
+    fn send_snapshot(&mut self, k: usize) {
+        let snapshot = self.log.snapshot();
+        let request = InstallSnapshot {
+            term: self.hard_state.term,
+            last_included_index: snapshot.index,
+            last_included_term: snapshot.term,
+            data: snapshot.data.clone(),
+        };
+        let p = &mut self.leader_state_mut().progress[k];
+        p.mode = Mode::Snapshot {
+            index: request.last_included_index,
+            ticks_since_sent: 0,
+        };
+        let to = p.id;
+        self.send(to, Message::InstallSnapshot(request));
     }
 
     pub(crate) fn handle_append_reply(&mut self, from: NodeId, reply: AppendEntriesReply) {
