@@ -93,7 +93,7 @@ pub enum ConfigError {
     ElectionTimeoutRange,
     /// A message or in-flight limit is zero.
     ZeroLimit,
-    /// The restored state does not belong to this configuration.
+    /// The restored state is internally inconsistent (see `PersistentState::validate`).
     Restored(String),
 }
 

@@ -10,7 +10,7 @@ impl RaftNode {
     /// The election timeout fired: stand for the next term and vote for ourselves.
     pub(crate) fn start_election(&mut self) {
         let term = self.hard_state.term.next();
-        if term.0 >= crate::follower::TERM_CEILING {
+        if term.0 >= crate::types::TERM_CEILING {
             self.reset_election_timer();
             return; // a term nobody would listen to
         }

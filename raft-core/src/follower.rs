@@ -1,20 +1,9 @@
 //! Accepting a leader's entries and snapshots (§5.3, §7), with guards for hostile input.
 
-use crate::io::Action;
+use crate::message::Message;
 use crate::message::{AppendEntries, AppendEntriesReply, AppendOutcome, ConflictHint};
-use crate::message::{InstallSnapshot, InstallSnapshotReply, Message};
 use crate::node::{RaftNode, Role};
-use crate::persist::Snapshot;
-use crate::types::{LogIndex, NodeId};
-
-/// Indexes beyond this are refused outright: no real log gets near it, and refusing keeps all
-/// index arithmetic far from overflow.
-pub(crate) const MAX_SANE_INDEX: u64 = u64::MAX >> 2;
-
-/// Terms at or beyond this are refused, and no node starts an election that would reach it,
-/// so every term in circulation stays below it. (Only a hostile peer can bring a cluster near
-/// it; such a cluster stops electing leaders rather than misbehaving.)
-pub(crate) const TERM_CEILING: u64 = u64::MAX >> 2;
+use crate::types::{NodeId, MAX_SANE_INDEX};
 
 impl RaftNode {
     pub(crate) fn handle_append_entries(&mut self, from: NodeId, request: AppendEntries) {
@@ -98,63 +87,10 @@ impl RaftNode {
         Some(AppendOutcome::Matched(last_new))
     }
 
-    pub(crate) fn handle_install_snapshot(&mut self, from: NodeId, request: InstallSnapshot) {
-        if self.ignore_rival_leader()
-            || request.last_included_term > request.term
-            || request.last_included_index.0 > MAX_SANE_INDEX
-        {
-            return;
-        }
-        self.become_follower(request.term, Some(from));
-        self.election_elapsed_ticks = 0;
-        // Only a snapshot that moves us forward is installed; committed entries we hold
-        // already match the leader's, so applied state never rolls back.
-        if request.last_included_index > self.commit_index {
-            self.install_snapshot(&request);
-        }
-        let reply = InstallSnapshotReply {
-            term: self.hard_state.term,
-            last_included_index: request.last_included_index,
-        };
-        self.send(from, Message::InstallSnapshotReply(reply));
-    }
-
-    fn install_snapshot(&mut self, request: &InstallSnapshot) {
-        let snapshot = Snapshot {
-            index: request.last_included_index,
-            term: request.last_included_term,
-            data: request.data.clone(),
-        };
-        let keeps_tail = self.log.term_at(snapshot.index) == Some(snapshot.term);
-        self.log.install(snapshot.clone());
-        self.pending.snapshot = Some(snapshot);
-        if !keeps_tail {
-            self.pending.truncate_after = Some(request.last_included_index);
-        }
-        self.commit_index = request.last_included_index;
-        self.last_applied = request.last_included_index;
-        self.out.push(Action::ApplySnapshot {
-            index: request.last_included_index,
-            term: request.last_included_term,
-            data: request.data.clone(),
-        });
-    }
-
     /// Two leaders in one term cannot happen (§5.2 Election Safety); if a peer claims it
     /// anyway, the message is dropped rather than trusted.
-    fn ignore_rival_leader(&self) -> bool {
+    pub(crate) fn ignore_rival_leader(&self) -> bool {
         matches!(self.role, Role::Leader(_))
-    }
-
-    /// The service compacted its state through `index` (the lab's `Snapshot()`): discard the
-    /// log up to there and persist the snapshot with the state it covers (§7).
-    pub(crate) fn take_snapshot(&mut self, index: LogIndex, data: crate::types::SharedBytes) {
-        if index <= self.log.snapshot_index() || index > self.last_applied {
-            return; // ignore_snapshot_not_ahead / ignore_snapshot_of_unapplied_entries
-        }
-        let term = self.log.term_at(index).expect("applied entries are held");
-        self.log.compact(index, term, data.clone());
-        self.pending.snapshot = Some(Snapshot { index, term, data });
     }
 }
 

@@ -70,7 +70,7 @@ impl RaftNode {
         let leader = self.leader_state_mut();
         leader.heartbeat_elapsed_ticks = 0;
         for p in &mut leader.progress {
-            p.inflight = 0;
+            p.inflight.clear();
             p.probe_sent = false;
             if let Mode::Snapshot {
                 ticks_since_sent, ..
@@ -128,7 +128,7 @@ impl RaftNode {
         match p.mode {
             Mode::Replicate if !request.entries.is_empty() => {
                 p.next_index = p.next_index.plus(request.entries.len() as u64);
-                p.inflight += 1;
+                p.inflight.push_back(p.next_index.prev());
             }
             Mode::Probe => p.probe_sent = true,
             _ => {}
@@ -204,7 +204,7 @@ impl RaftNode {
                 // Back up, but never below what is known to match nor past the rejected probe.
                 p.next_index = next.clamp(p.match_index.next(), rejected);
                 p.mode = Mode::Probe;
-                p.inflight = 0;
+                p.inflight.clear();
                 self.send_append(k);
             }
         }
@@ -230,10 +230,13 @@ impl RaftNode {
         let Some(k) = leader.position(from) else {
             return;
         };
-        if reply.last_included_index > last_index {
+        let Some(matched) = reply.matched else {
+            return; // ignore_refused_snapshot: it answers a request from an older term
+        };
+        if matched > last_index {
             return; // ignore_impossible_match
         }
-        leader.progress[k].record_match(reply.last_included_index);
+        leader.progress[k].record_match(matched);
         self.advance_commit();
         self.send_entries_if_allowed(k);
     }

@@ -70,6 +70,7 @@ mod message;
 mod node;
 mod persist;
 mod progress;
+mod snapshot;
 mod types;
 
 pub use config::{Config, ConfigError};

@@ -90,14 +90,15 @@ impl RaftLog {
         self.snapshot.index.plus(first_offset as u64 + 1)
     }
 
-    /// The last index holding `term`, if any held entry has it. Terms never decrease along the
-    /// log, so a binary search finds it.
+    /// The last index holding `term`, counting the snapshot's last entry. Terms never decrease
+    /// along the log, so a binary search finds it.
     pub(crate) fn last_index_of_term(&self, term: Term) -> Option<LogIndex> {
         let after = self.entries.partition_point(|e| e.term <= term);
-        if after == 0 || self.entries[after - 1].term != term {
-            return None;
+        if after > 0 && self.entries[after - 1].term == term {
+            return Some(self.snapshot.index.plus(after as u64));
         }
-        Some(self.snapshot.index.plus(after as u64))
+        let snapshot_has_it = after == 0 && self.snapshot.index.0 > 0 && self.snapshot.term == term;
+        snapshot_has_it.then_some(self.snapshot.index)
     }
 
     /// Appends entries after the last one. Terms must not decrease (checked by the caller).
@@ -177,6 +178,13 @@ mod tests {
         );
         assert_eq!(log.last_index_of_term(Term(2)), Some(LogIndex(5)));
         assert_eq!(log.last_index_of_term(Term(3)), None);
+        let compacted = log_with_terms(5, 2, &[3, 3]);
+        assert_eq!(
+            compacted.last_index_of_term(Term(2)),
+            Some(LogIndex(5)),
+            "the snapshot's term"
+        );
+        assert_eq!(compacted.last_index_of_term(Term(1)), None);
     }
 
     #[test]

@@ -5,8 +5,9 @@ use crate::types::{Entry, LogIndex, SharedBytes, Term};
 use serde::{Deserialize, Serialize};
 
 /// A message between two nodes. Requests (`RequestVote`, `AppendEntries`, `InstallSnapshot`)
-/// are always answered with exactly one reply of the matching kind, so a driver that models RPCs
-/// can pair every reply with the request it answers.
+/// are answered with at most one reply of the matching kind, in the same `step` — none only
+/// when the request is dropped as malformed or impossible — so a driver that models RPCs can
+/// pair every reply with the request it answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
     /// A candidate asks for a vote (§5.2).
@@ -120,9 +121,10 @@ pub struct InstallSnapshot {
 pub struct InstallSnapshotReply {
     /// The follower's current term.
     pub term: Term,
-    /// The `last_included_index` of the request answered; the follower's log now matches the
-    /// leader's through it (unless `term` shows the request was stale).
-    pub last_included_index: LogIndex,
+    /// The follower's log now matches the leader's through this index (the request's
+    /// `last_included_index`); `None` when the request was refused as coming from an older
+    /// term — which says nothing about the follower's log, even if the sender leads by now.
+    pub matched: Option<LogIndex>,
 }
 
 impl Message {

@@ -135,7 +135,7 @@ impl RaftNode {
     /// The term prelude (§5.1), then the role's handler.
     fn receive(&mut self, from: NodeId, message: Message) {
         let term = message.term();
-        if self.ignore_unknown_sender(from) || term.0 >= crate::follower::TERM_CEILING {
+        if self.ignore_unknown_sender(from) || term.0 >= crate::types::TERM_CEILING {
             return; // ignore_unknown_sender, ignore_term_at_ceiling
         }
         if term > self.hard_state.term {
@@ -181,9 +181,9 @@ impl RaftNode {
                 term,
                 outcome: AppendOutcome::StaleTerm,
             }),
-            Message::InstallSnapshot(m) => Message::InstallSnapshotReply(InstallSnapshotReply {
+            Message::InstallSnapshot(_) => Message::InstallSnapshotReply(InstallSnapshotReply {
                 term,
-                last_included_index: m.last_included_index,
+                matched: None,
             }),
             _ => return,
         };

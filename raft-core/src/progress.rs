@@ -1,6 +1,7 @@
 //! What a leader knows about one follower's log (Figure 2 "volatile state on leaders").
 
 use crate::types::{LogIndex, NodeId};
+use std::collections::VecDeque;
 
 /// How the leader is currently talking to a follower.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,9 +26,9 @@ pub(crate) struct Progress {
     /// The highest index known to match the leader's log.
     pub(crate) match_index: LogIndex,
     pub(crate) mode: Mode,
-    /// Messages with entries sent and not yet answered (reset every heartbeat, because
-    /// messages can be lost).
-    pub(crate) inflight: u32,
+    /// The last index of each message with entries sent and not yet acknowledged, oldest
+    /// first. Cleared every heartbeat, because messages can be lost.
+    pub(crate) inflight: VecDeque<LogIndex>,
     /// In `Probe` mode: a probe is out and its answer awaited.
     pub(crate) probe_sent: bool,
 }
@@ -39,7 +40,7 @@ impl Progress {
             next_index,
             match_index: LogIndex(0),
             mode: Mode::Probe,
-            inflight: 0,
+            inflight: VecDeque::new(),
             probe_sent: false,
         }
     }
@@ -49,7 +50,10 @@ impl Progress {
     pub(crate) fn record_match(&mut self, index: LogIndex) {
         self.match_index = self.match_index.max(index);
         self.next_index = self.next_index.max(self.match_index.next());
-        self.inflight = self.inflight.saturating_sub(1);
+        // Only messages whose entries this match covers are acknowledged.
+        while self.inflight.front().is_some_and(|&last| last <= index) {
+            self.inflight.pop_front();
+        }
         self.probe_sent = false;
         match self.mode {
             Mode::Snapshot { index, .. } if self.match_index < index => {}
@@ -61,7 +65,7 @@ impl Progress {
     pub(crate) fn may_send_entries(&self, max_inflight: u32) -> bool {
         match self.mode {
             Mode::Probe => !self.probe_sent,
-            Mode::Replicate => self.inflight < max_inflight,
+            Mode::Replicate => self.inflight.len() < max_inflight as usize,
             Mode::Snapshot { .. } => false,
         }
     }

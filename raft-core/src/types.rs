@@ -4,6 +4,15 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
+/// Indexes beyond this are refused outright: no real log gets near it, and refusing keeps all
+/// index arithmetic far from overflow.
+pub(crate) const MAX_SANE_INDEX: u64 = u64::MAX >> 2;
+
+/// Terms at or beyond this are refused, and no node starts an election that would reach it,
+/// so every term in circulation stays below it. (Only a hostile peer can bring a cluster near
+/// it; such a cluster stops electing leaders rather than misbehaving.)
+pub(crate) const TERM_CEILING: u64 = u64::MAX >> 2;
+
 /// Bytes shared by reference count: a command or snapshot is stored once and the same buffer is
 /// handed to every follower's message, the persister and the applier, without copying.
 pub type SharedBytes = Arc<[u8]>;

@@ -75,7 +75,7 @@ fn s5_1_stale_requests_are_refused_with_the_current_term() {
             append(4, (2, 1), entries_at(3, &[4]), 3),
             append_reply(5, AppendOutcome::StaleTerm),
         ),
-        (install(4, (10, 3), "s"), install_reply(5, 10)),
+        (install(4, (10, 3), "s"), install_refused(5)),
     ];
     for (request, reply) in cases {
         let mut h = Harness::restored(1, 3, state(5, None, &[1, 1]));

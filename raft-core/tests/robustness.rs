@@ -204,7 +204,9 @@ fn near(mut message: Message, term: u64, base: u64) -> Message {
         }
         Message::InstallSnapshotReply(m) => {
             m.term = Term(term);
-            shift(&mut m.last_included_index);
+            if let Some(matched) = &mut m.matched {
+                shift(matched);
+            }
         }
     }
     message

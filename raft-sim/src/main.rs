@@ -259,7 +259,7 @@ fn passed_line(outcome: &Outcome, stats: &raft_sim::Stats) -> String {
             stats.description, stats.peers, stats.rpcs, stats.bytes, stats.commands
         ),
         Edition::Y2025 => format!(
-            "{}... Passed -- time {time:.1}s #peers {} #RPCs {} #Ops 0",
+            "{}... Passed --  time {time:.1}s #peers {} #RPCs {} #Ops 0",
             stats.description, stats.peers, stats.rpcs
         ),
     }

@@ -27,6 +27,18 @@ pub struct Endpoint {
     pub incarnation: u64,
 }
 
+/// What labrpc fixes when a call starts (§A.2 step 3): who called, and whether the network
+/// was reliable and reordering then. The reply's fate follows these, not later changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// The calling endpoint.
+    pub caller: Endpoint,
+    /// The `reliable` flag when the call started.
+    pub reliable: bool,
+    /// The `longReordering` flag when the call started.
+    pub long_reordering: bool,
+}
+
 /// One microsecond-resolution delay.
 pub type DelayUs = u64;
 
@@ -143,6 +155,15 @@ impl Network {
         })
     }
 
+    /// A call by `caller` starts now: the flags that will decide its reply's fate.
+    pub fn start_call(&self, caller: Endpoint) -> Call {
+        Call {
+            caller,
+            reliable: self.reliable,
+            long_reordering: self.long_reordering,
+        }
+    }
+
     /// Whether a message from `from` can reach `to` right now.
     pub fn link_up(&self, from: Endpoint, to: Endpoint) -> bool {
         self.connected[from.server]
@@ -185,16 +206,16 @@ impl Network {
         true
     }
 
-    /// The handler at `replier` answered `caller`. Returns the reply's delay, or `None` if it
+    /// The handler at `replier` answered `call`. Returns the reply's delay, or `None` if it
     /// is lost.
-    pub fn send_reply(&mut self, replier: Endpoint, caller: Endpoint) -> Option<DelayUs> {
-        if !self.link_up(caller, replier) {
+    pub fn send_reply(&mut self, replier: Endpoint, call: Call) -> Option<DelayUs> {
+        if !self.link_up(call.caller, replier) {
             return None; // the call's end was cut while the request was in flight
         }
-        if !self.reliable && self.rng.chance(100) {
+        if !call.reliable && self.rng.chance(100) {
             return None;
         }
-        if self.long_reordering && self.rng.below(900) < 600 {
+        if call.long_reordering && self.rng.below(900) < 600 {
             let k = self.rng.below(2000);
             return Some(self.extra_latency + (200 + self.rng.below(k + 1)) * MS);
         }
@@ -263,7 +284,7 @@ mod tests {
         let mut net = network(true);
         for _ in 0..1000 {
             assert_eq!(net.send_request(A, B, 10), vec![0]);
-            assert_eq!(net.send_reply(B, A), Some(0));
+            assert_eq!(net.send_reply(B, net.start_call(A)), Some(0));
         }
         assert_eq!(net.rpc_total(), 1000);
         assert_eq!(net.bytes_total(), 10_000);
@@ -292,7 +313,7 @@ mod tests {
         let mut net = network(false);
         let trials = 100_000;
         let lost = (0..trials)
-            .filter(|_| net.send_reply(B, A).is_none())
+            .filter(|_| net.send_reply(B, net.start_call(A)).is_none())
             .count() as u64;
         assert_rate(lost, trials, 0.10, "reply drops");
     }
@@ -305,7 +326,7 @@ mod tests {
         let mut delayed = 0;
         let mut below_1200 = 0;
         for _ in 0..trials {
-            let delay = net.send_reply(B, A).expect("reliable");
+            let delay = net.send_reply(B, net.start_call(A)).expect("reliable");
             if delay > 0 {
                 delayed += 1;
                 assert!((200 * MS..2200 * MS).contains(&delay), "delay {delay}");
@@ -341,7 +362,7 @@ mod tests {
         assert_eq!(net.send_request(A, B, 1), vec![0]);
         assert!(net.request_arrives(B));
         net.set_connected(0, false);
-        assert_eq!(net.send_reply(B, A), None);
+        assert_eq!(net.send_reply(B, net.start_call(A)), None);
         assert_eq!(net.rpc_count(1), 1);
     }
 
@@ -360,6 +381,28 @@ mod tests {
             copies += b.len().saturating_sub(1) as u64;
         }
         assert_rate(copies, delivered, 0.5, "duplicated requests");
+    }
+
+    #[test]
+    fn a_reply_follows_the_flags_of_its_call_not_later_changes() {
+        let mut net = network(false);
+        let call = net.start_call(A);
+        net.set_reliable(true);
+        net.set_long_reordering(true);
+        let trials = 20_000;
+        let lost = (0..trials)
+            .filter(|_| net.send_reply(B, call).is_none())
+            .count() as u64;
+        assert_rate(
+            lost,
+            trials,
+            0.10,
+            "replies to a call made while unreliable",
+        );
+        assert!(
+            (0..1000).all(|_| net.send_reply(B, call).is_none_or(|d| d == 0)),
+            "no reordering"
+        );
     }
 
     #[test]

@@ -109,7 +109,7 @@ impl Tester {
             Edition::Y2024 => {
                 t.set_reliable(setup.reliable);
                 for i in 0..setup.servers {
-                    t.start1(i);
+                    t.start_server(i);
                 }
                 for i in 0..setup.servers {
                     t.connect(i);
@@ -302,12 +302,8 @@ impl Tester {
         self.world().crash(i);
     }
 
-    /// (2024) `start1(i)`: (crash and) start a new incarnation, left disconnected.
-    pub fn start1(&self, i: usize) {
-        self.world().start_server(i);
-    }
-
-    /// (2025) `StartServer(i)`: start a new incarnation, left disconnected.
+    /// 2024 `start1(i)` / 2025 `StartServer(i)`: (crash and) start a new incarnation of
+    /// server `i` from its persisted state, left disconnected.
     pub fn start_server(&self, i: usize) {
         self.world().start_server(i);
     }
@@ -324,15 +320,15 @@ impl Tester {
 
     /// The churn tests' restart of a dead server: 2024 `start1` (left disconnected; the test
     /// connects it next); 2025 `ts.restart` (which reconnects everyone).
-    pub fn restart_disconnected(&self, i: usize) {
+    pub fn start_2024_restart_2025(&self, i: usize) {
         match self.edition() {
-            Edition::Y2024 => self.start1(i),
+            Edition::Y2024 => self.start_server(i),
             Edition::Y2025 => self.restart(i),
         }
     }
 
     /// Where 2024 only disconnects a server that 2025 shuts down (TestPersist1/2, §E.3).
-    pub fn crash_for_edition(&self, i: usize) {
+    pub fn disconnect_2024_crash_2025(&self, i: usize) {
         match self.edition() {
             Edition::Y2024 => self.disconnect(i),
             Edition::Y2025 => self.crash(i),
@@ -353,7 +349,7 @@ impl Tester {
         match self.edition() {
             Edition::Y2024 => {
                 for i in 0..n {
-                    self.start1(i);
+                    self.start_server(i);
                     self.connect(i);
                 }
             }

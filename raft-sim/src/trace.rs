@@ -124,7 +124,7 @@ pub fn summary(message: &Message) -> String {
             m.data.len()
         ),
         Message::InstallSnapshotReply(m) => {
-            write!(s, "SnapshotReply {} last={}", m.term, m.last_included_index)
+            write!(s, "SnapshotReply {} matched={:?}", m.term, m.matched)
         }
     };
     s

@@ -6,7 +6,7 @@
 //! `Apply` / `ApplySnapshot` to the tester's applier.
 
 use crate::applier::Appliers;
-use crate::network::{DelayUs, Endpoint, Network};
+use crate::network::{Call, DelayUs, Endpoint, Network};
 use crate::rng::{derive_seed, Stream};
 use crate::trace::Trace;
 use raft_core::{Action, Config, Event, LogIndex, Message, NodeId, PersistentState, RaftNode};
@@ -50,7 +50,7 @@ impl Edition {
 pub struct StartResult {
     /// Where the command was placed (0 if not leader).
     pub index: u64,
-    /// The leader's term (0 if not leader).
+    /// The server's current term (0 if it is down).
     pub term: u64,
     /// Whether this server accepted the command as leader.
     pub is_leader: bool,
@@ -74,7 +74,8 @@ struct Packet {
     from: Endpoint,
     to: Endpoint,
     message: Message,
-    is_request: bool,
+    /// A request carries its call, to which the reply will belong; a reply carries none.
+    call: Option<Call>,
     bytes: usize,
 }
 
@@ -200,7 +201,7 @@ impl World {
         &self.trace
     }
 
-    /// Sets how long server `i`'s ticks are from its next start on (clock rate, for skew).
+    /// Sets how long server `i`'s ticks are, from its next tick on (clock rate, for skew).
     pub fn set_tick(&mut self, i: usize, tick: SimTime) {
         self.servers[i].tick = tick.max(1);
     }
@@ -272,14 +273,18 @@ impl World {
 
     /// The lab's `Start(command)` on server `i`.
     pub fn start(&mut self, i: usize, command: raft_core::SharedBytes) -> StartResult {
+        let Some(node) = &self.servers[i].node else {
+            return StartResult {
+                index: 0,
+                term: 0,
+                is_leader: false,
+            };
+        };
         let not_leader = StartResult {
             index: 0,
-            term: 0,
+            term: node.term().0,
             is_leader: false,
         };
-        if self.servers[i].node.is_none() {
-            return not_leader;
-        }
         let answer = self.step(i, Event::Propose { command }, None);
         answer.map_or(not_leader, |(index, term)| StartResult {
             index,
@@ -326,33 +331,26 @@ impl World {
     }
 
     fn deliver(&mut self, packet: Packet) {
-        let arrived = if packet.is_request {
-            self.network.request_arrives(packet.to)
-        } else {
-            self.network.reply_arrives(packet.to, packet.bytes)
+        let arrived = match packet.call {
+            Some(_) => self.network.request_arrives(packet.to),
+            None => self.network.reply_arrives(packet.to, packet.bytes),
         };
         if !arrived {
             return;
         }
-        self.trace.message(
-            self.now,
-            packet.from.server,
-            packet.to.server,
-            &packet.message,
-        );
-        let from = NodeId(packet.from.server as u64);
-        let caller = packet.is_request.then_some(packet.from);
+        let (from, to) = (packet.from.server, packet.to.server);
+        self.trace.message(self.now, from, to, &packet.message);
         let event = Event::Receive {
-            from,
+            from: NodeId(from as u64),
             message: packet.message,
         };
-        self.step(packet.to.server, event, caller);
+        self.step(to, event, packet.call);
     }
 
-    /// Steps server `i`'s node and carries out its actions in order. `caller` is the sender
-    /// of the request being handled, if any: a reply to it travels back on that call.
+    /// Steps server `i`'s node and carries out its actions in order. `call` is the call of the
+    /// request being handled, if any: a reply to it travels back on that call.
     /// Returns the answer to a proposal.
-    fn step(&mut self, i: usize, event: Event, caller: Option<Endpoint>) -> Option<(u64, u64)> {
+    fn step(&mut self, i: usize, event: Event, call: Option<Call>) -> Option<(u64, u64)> {
         let mut actions = std::mem::take(&mut self.actions);
         let node = self.servers[i].node.as_mut().expect("stepping a live node");
         node.step_into(event, &mut actions);
@@ -378,7 +376,7 @@ impl World {
                         self.fail(format!("core bug: server {i} asked for {e}"));
                     }
                 }
-                Action::Send { to, message } => self.transmit(me, to, message, caller),
+                Action::Send { to, message } => self.transmit(me, to, message, call),
                 Action::Apply { index, entry } => {
                     self.trace.apply(self.now, i, index, &entry.command);
                     match self.appliers.apply(i, index.0, &entry.command) {
@@ -415,7 +413,7 @@ impl World {
 
     /// Hands a message to the network. A reply to the request being handled rides back on
     /// that call; every request is a new call.
-    fn transmit(&mut self, from: Endpoint, to: NodeId, message: Message, caller: Option<Endpoint>) {
+    fn transmit(&mut self, from: Endpoint, to: NodeId, message: Message, call: Option<Call>) {
         let Ok(target) = usize::try_from(to.0) else {
             return;
         };
@@ -428,27 +426,28 @@ impl World {
                 server: target,
                 incarnation: self.servers[target].incarnation,
             };
+            let call = Some(self.network.start_call(from));
             for delay in self.network.send_request(from, to, bytes) {
                 let packet = Packet {
                     from,
                     to,
                     message: message.clone(),
-                    is_request: true,
+                    call,
                     bytes,
                 };
                 self.schedule(delay, SimEvent::Deliver(packet));
             }
             return;
         }
-        let Some(caller) = caller.filter(|c| c.server == target) else {
+        let Some(call) = call.filter(|c| c.caller.server == target) else {
             return; // a reply with no call to ride on: the core never sends one
         };
-        if let Some(delay) = self.network.send_reply(from, caller) {
+        if let Some(delay) = self.network.send_reply(from, call) {
             let packet = Packet {
                 from,
-                to: caller,
+                to: call.caller,
                 message,
-                is_request: false,
+                call: None,
                 bytes,
             };
             self.schedule(delay, SimEvent::Deliver(packet));

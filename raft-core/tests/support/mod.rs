@@ -158,7 +158,15 @@ pub fn install(term: u64, last_included: (u64, u64), data: &str) -> Message {
 pub fn install_reply(term: u64, last_included_index: u64) -> Message {
     Message::InstallSnapshotReply(InstallSnapshotReply {
         term: Term(term),
-        last_included_index: LogIndex(last_included_index),
+        matched: Some(LogIndex(last_included_index)),
+    })
+}
+
+/// The answer to an InstallSnapshot refused as coming from an older term.
+pub fn install_refused(term: u64) -> Message {
+    Message::InstallSnapshotReply(InstallSnapshotReply {
+        term: Term(term),
+        matched: None,
     })
 }
 

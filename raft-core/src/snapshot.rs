@@ -1,0 +1,62 @@
+//! Snapshots (§7): the service compacting the log, and a follower installing the leader's.
+
+use crate::io::Action;
+use crate::message::{InstallSnapshot, InstallSnapshotReply, Message};
+use crate::node::RaftNode;
+use crate::persist::Snapshot;
+use crate::types::{LogIndex, NodeId, SharedBytes, MAX_SANE_INDEX};
+
+impl RaftNode {
+    /// The service compacted its state through `index` (the lab's `Snapshot()`): discard the
+    /// log up to there and persist the snapshot with the state it covers (§7).
+    pub(crate) fn take_snapshot(&mut self, index: LogIndex, data: SharedBytes) {
+        if index <= self.log.snapshot_index() || index > self.last_applied {
+            return; // ignore_snapshot_not_ahead / ignore_snapshot_of_unapplied_entries
+        }
+        let term = self.log.term_at(index).expect("applied entries are held");
+        self.log.compact(index, term, data.clone());
+        self.pending.snapshot = Some(Snapshot { index, term, data });
+    }
+
+    pub(crate) fn handle_install_snapshot(&mut self, from: NodeId, request: InstallSnapshot) {
+        if self.ignore_rival_leader()
+            || request.last_included_term > request.term
+            || request.last_included_index.0 > MAX_SANE_INDEX
+        {
+            return;
+        }
+        self.become_follower(request.term, Some(from));
+        self.election_elapsed_ticks = 0;
+        // Only a snapshot that moves us forward is installed; committed entries we hold
+        // already match the leader's, so applied state never rolls back.
+        if request.last_included_index > self.commit_index {
+            self.install_snapshot(&request);
+        }
+        let reply = InstallSnapshotReply {
+            term: self.hard_state.term,
+            matched: Some(request.last_included_index),
+        };
+        self.send(from, Message::InstallSnapshotReply(reply));
+    }
+
+    fn install_snapshot(&mut self, request: &InstallSnapshot) {
+        let snapshot = Snapshot {
+            index: request.last_included_index,
+            term: request.last_included_term,
+            data: request.data.clone(),
+        };
+        let keeps_tail = self.log.term_at(snapshot.index) == Some(snapshot.term);
+        self.log.install(snapshot.clone());
+        self.pending.snapshot = Some(snapshot);
+        if !keeps_tail {
+            self.pending.truncate_after = Some(request.last_included_index);
+        }
+        self.commit_index = request.last_included_index;
+        self.last_applied = request.last_included_index;
+        self.out.push(Action::ApplySnapshot {
+            index: request.last_included_index,
+            term: request.last_included_term,
+            data: request.data.clone(),
+        });
+    }
+}
