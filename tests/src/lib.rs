@@ -61,22 +61,30 @@ pub fn check_lab(go_name: &str, edition: Edition) {
     }
 }
 
-/// Declares one `#[test]` per lab test for an edition, named after the lab's tests.
+/// Declares the lab suite for both editions: modules `y2024` and `y2025`, each with one
+/// `#[test]` per lab test named after the lab's, and a check that the list is the whole suite.
 #[macro_export]
-macro_rules! lab_tests {
-    ($edition:expr; $($name:ident => $go_name:literal),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                $crate::check_lab($go_name, $edition);
-            }
-        )*
+macro_rules! lab_suite {
+    ($($name:ident => $go_name:literal),* $(,)?) => {
+        $crate::lab_suite!(@edition y2024, raft_sim::Edition::Y2024; $($name => $go_name),*);
+        $crate::lab_suite!(@edition y2025, raft_sim::Edition::Y2025; $($name => $go_name),*);
+
         /// Every lab test of the suite has a `#[test]` here, and nothing else does.
         #[test]
         fn every_lab_test_is_declared() {
             let declared = [$($go_name),*];
             let suite: Vec<&str> = raft_sim::lab::all().iter().map(|t| t.go_name).collect();
             assert_eq!(declared.to_vec(), suite);
+        }
+    };
+    (@edition $module:ident, $edition:expr; $($name:ident => $go_name:literal),*) => {
+        mod $module {
+            $(
+                #[test]
+                fn $name() {
+                    $crate::check_lab($go_name, $edition);
+                }
+            )*
         }
     };
 }

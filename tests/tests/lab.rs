@@ -1,6 +1,7 @@
-//! The MIT 6.5840 Lab 3 suite, 2024 edition, on the default seed (`RAFT_SEEDS=A..B` sweeps).
+//! The MIT 6.5840 Lab 3 suite in both editions (`y2024::…`, `y2025::…`), on the default seed;
+//! `RAFT_SEEDS=A..B` sweeps a seed range.
 
-raft_tests::lab_tests! { raft_sim::Edition::Y2024;
+raft_tests::lab_suite! {
     initial_election_3a => "TestInitialElection3A",
     re_election_3a => "TestReElection3A",
     many_elections_3a => "TestManyElections3A",
