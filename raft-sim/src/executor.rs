@@ -96,11 +96,6 @@ impl Executor {
             }
         }
     }
-
-    /// The number of unfinished tasks.
-    pub fn live_tasks(&self) -> usize {
-        self.tasks.borrow().len() + self.spawned.borrow().len()
-    }
 }
 
 struct JoinSlot<T> {
