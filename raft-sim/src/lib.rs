@@ -11,10 +11,12 @@
 #![warn(missing_docs)]
 
 pub mod applier;
+pub mod checkers;
 mod checks;
 pub mod executor;
 pub mod lab;
 pub mod network;
+pub mod persister;
 pub mod rng;
 pub mod runner;
 pub mod tester;

@@ -1,5 +1,6 @@
 //! Runs one lab test on one seed and edition, to completion or failure.
 
+use crate::checkers::Invariant;
 use crate::lab::LabTest;
 use crate::tester::{Failure, Setup, Stats, TestResult, Tester};
 use crate::world::{Edition, SimTime, MS};
@@ -23,6 +24,8 @@ pub struct Outcome {
     pub description: String,
     /// The "Passed" figures, or why it failed.
     pub result: Result<Stats, Failure>,
+    /// The invariant whose violation failed the run, if a whole-cluster checker failed it.
+    pub invariant: Option<Invariant>,
     /// Virtual time at the end of the run.
     pub virtual_time: SimTime,
     /// Digest of the whole run's trace: equal digests, identical runs.
@@ -106,6 +109,7 @@ where
         seed,
         description: t.description(),
         result,
+        invariant: world.violation(),
         virtual_time: world.now(),
         digest: world.trace().digest(),
         trace: world.trace().lines().to_vec(),

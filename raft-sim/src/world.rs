@@ -6,12 +6,16 @@
 //! `Apply` / `ApplySnapshot` to the tester's applier.
 
 use crate::applier::Appliers;
+use crate::checkers::{Checkers, Invariant, Violation};
 use crate::network::{Call, DelayUs, Endpoint, Network};
+use crate::persister::{self, Persister};
 use crate::rng::{derive_seed, Stream};
 use crate::trace::Trace;
-use raft_core::{Action, Config, Event, LogIndex, Message, NodeId, PersistentState, RaftNode};
+use raft_core::{
+    Action, Config, Event, LogIndex, Message, NodeId, PersistChange, PersistentState, RaftNode,
+};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BinaryHeap;
 use std::task::Waker;
 
 /// Virtual time, in microseconds since the world began.
@@ -60,8 +64,22 @@ struct Server {
     node: Option<RaftNode>,
     incarnation: u64,
     /// What the current (or last) incarnation made durable; a crash keeps it as it was.
-    durable: PersistentState,
+    disk: Persister,
     tick: SimTime,
+    /// The server crashes in the middle of its next step.
+    crash_armed: bool,
+}
+
+/// A deliberately broken driver: it may change the actions of every step (of the server
+/// given) before the world carries them out. See [`World::set_tamper`].
+pub type Tamper = Box<dyn FnMut(usize, &mut Vec<Action>)>;
+
+/// Where an armed crash falls in a step: after `position` actions, tearing the write at
+/// `position` (if it is a `Persist`) after `torn_parts` of its parts.
+#[derive(Clone, Copy, Debug)]
+struct CrashPoint {
+    position: usize,
+    torn_parts: usize,
 }
 
 enum SimEvent {
@@ -116,9 +134,15 @@ pub struct World {
     failure: Option<(String, SimTime)>,
     trace: Trace,
     actions: Vec<Action>,
-    /// Who led each term: Election Safety (§5.2) is checked after every step, which is
-    /// stricter than the lab's twice-a-second polls and never looser.
-    leaders: BTreeMap<u64, usize>,
+    /// The whole-cluster safety checkers, fed after every step, write, apply and crash.
+    checkers: Checkers,
+    /// The invariant whose violation stopped the run, if that is what stopped it.
+    violation: Option<Invariant>,
+    /// Draws where armed crashes fall and what unsafe disks lose (its own stream, so lab
+    /// runs, which never use it, are unchanged).
+    crash_rng: Stream,
+    unsafe_disks: bool,
+    tamper: Option<Tamper>,
 }
 
 impl World {
@@ -132,8 +156,9 @@ impl World {
                 .map(|_| Server {
                     node: None,
                     incarnation: 0,
-                    durable: PersistentState::default(),
+                    disk: Persister::default(),
                     tick: DEFAULT_TICK,
+                    crash_armed: false,
                 })
                 .collect(),
             network: Network::new(n, seed),
@@ -143,7 +168,11 @@ impl World {
             failure: None,
             trace: Trace::new(trace),
             actions: Vec::new(),
-            leaders: BTreeMap::new(),
+            checkers: Checkers::new(n),
+            violation: None,
+            crash_rng: Stream::new(seed, "crash-points", 0),
+            unsafe_disks: false,
+            tamper: None,
         }
     }
 
@@ -191,6 +220,73 @@ impl World {
         }
     }
 
+    /// Records a checker's violation as the run's failure.
+    fn violated(&mut self, violation: Violation) {
+        if self.failure.is_none() {
+            self.violation = Some(violation.invariant);
+        }
+        self.fail(violation.to_string());
+    }
+
+    /// The invariant whose violation stopped the run, if a checker stopped it.
+    pub fn violation(&self) -> Option<Invariant> {
+        self.violation
+    }
+
+    /// The whole-cluster checkers.
+    pub fn checkers(&self) -> &Checkers {
+        &self.checkers
+    }
+
+    /// The checkers, to choose which run.
+    pub fn checkers_mut(&mut self) -> &mut Checkers {
+        &mut self.checkers
+    }
+
+    /// Installs a broken driver: `tamper` sees (and may change) every step's actions before
+    /// they are carried out. For tests that show the checkers catch what such a driver does;
+    /// a correct run never uses it.
+    pub fn set_tamper(&mut self, tamper: Option<Tamper>) {
+        self.tamper = tamper;
+    }
+
+    /// Delivers `message` to server `to` now, as if `from` had sent it: a forged message.
+    pub fn inject(&mut self, from: usize, to: usize, message: Message) {
+        let endpoint = |i: usize| Endpoint {
+            server: i,
+            incarnation: self.servers[i].incarnation,
+        };
+        let (from, to) = (endpoint(from), endpoint(to));
+        let call = message.is_request().then(|| self.network.start_call(from));
+        let bytes = message.encoded_len();
+        let packet = Packet {
+            from,
+            to,
+            message,
+            call,
+            bytes,
+        };
+        self.schedule(0, SimEvent::Deliver(packet));
+    }
+
+    /// Makes every disk unsafe: at a crash it may lose the last write it reported done (see
+    /// [`Persister::lose_last_write`]). Raft cannot be safe on such disks; this shows that the
+    /// checkers notice.
+    pub fn set_unsafe_disks(&mut self, on: bool) {
+        self.unsafe_disks = on;
+        for server in &mut self.servers {
+            server.disk.set_unsafe(on);
+        }
+    }
+
+    /// Server `i` crashes inside its next step that writes to its disk: after a random number
+    /// of that step's actions, possibly in the middle of the write (a torn write).
+    pub fn crash_in_next_step(&mut self, i: usize) {
+        if self.servers[i].node.is_some() {
+            self.servers[i].crash_armed = true;
+        }
+    }
+
     /// Adds a harness step to the trace.
     pub fn trace_note(&mut self, now: SimTime, text: String) {
         self.trace.note(now, &text);
@@ -224,7 +320,12 @@ impl World {
 
     /// The encoded size of server `i`'s durable raft state, snapshot data excluded.
     pub fn raft_state_size(&self, i: usize) -> usize {
-        self.servers[i].durable.raft_state_size()
+        self.servers[i].disk.state().raft_state_size()
+    }
+
+    /// What server `i` has made durable.
+    pub fn durable(&self, i: usize) -> &PersistentState {
+        self.servers[i].disk.state()
     }
 
     /// Starts a new incarnation of server `i` from its durable state, disconnected (the lab's
@@ -235,8 +336,11 @@ impl World {
         server.incarnation += 1;
         let incarnation = server.incarnation;
         // Round-trip through the encoding, exactly as a real restart reads its disk.
-        let restored = PersistentState::decode(&server.durable.encode())
+        let restored = PersistentState::decode(&server.disk.state().encode())
             .expect("the simulator's own persister is never corrupt");
+        if let Err(violation) = self.checkers.restarted(i, &restored) {
+            self.violated(violation);
+        }
         let forget = self.edition == Edition::Y2025;
         let snapshot = restored.snapshot.data.clone();
         let peers = (0..self.servers.len()).map(|j| NodeId(j as u64)).collect();
@@ -264,8 +368,18 @@ impl World {
     /// Crashes server `i`: unplugged, its node and volatile state dropped, its durable state
     /// kept as it was at this instant (the lab's `crash1` / `ShutdownServer`).
     pub fn crash(&mut self, i: usize) {
+        self.servers[i].crash_armed = false;
         if self.servers[i].node.take().is_some() {
             self.trace.note(self.now, &format!("crash s{i}"));
+            self.checkers.crashed(i);
+            if self.unsafe_disks
+                && self.crash_rng.chance(500)
+                && self.servers[i].disk.lose_last_write()
+            {
+                self.trace
+                    .note(self.now, &format!("s{i}'s unsafe disk lost its last write"));
+            }
+            self.check_durable();
         }
         self.network.set_connected(i, false);
         self.network.unregister(i);
@@ -354,40 +468,53 @@ impl World {
         let mut actions = std::mem::take(&mut self.actions);
         let node = self.servers[i].node.as_mut().expect("stepping a live node");
         node.step_into(event, &mut actions);
-        if node.is_leader() {
-            let term = node.term().0;
-            if let Some(&other) = self.leaders.get(&term).filter(|&&other| other != i) {
-                self.fail(format!(
-                    "election safety: servers {other} and {i} both lead term {term}"
-                ));
-            }
-            self.leaders.insert(term, i);
+        let term = node.term();
+        if let Some(tamper) = &mut self.tamper {
+            tamper(i, &mut actions);
         }
+        let crash = self.draw_crash_point(i, &actions);
+        let completed = crash.is_none_or(|c| c.position >= actions.len());
         let me = Endpoint {
             server: i,
             incarnation: self.servers[i].incarnation,
         };
         let mut answer = None;
         let mut compact = Vec::new();
-        for action in actions.drain(..) {
-            match action {
-                Action::Persist(change) => {
-                    if let Err(e) = self.servers[i].durable.apply(&change) {
-                        self.fail(format!("core bug: server {i} asked for {e}"));
-                    }
+        for (k, action) in actions.drain(..).enumerate() {
+            if let Some(crash) = crash.filter(|c| c.position == k) {
+                if let Action::Persist(change) = &action {
+                    self.persist_torn(i, change, crash.torn_parts);
                 }
+                break;
+            }
+            match action {
+                Action::Persist(change) => self.persist(i, &change),
                 Action::Send { to, message } => self.transmit(me, to, message, call),
                 Action::Apply { index, entry } => {
                     self.trace.apply(self.now, i, index, &entry.command);
+                    if let Err(violation) = self.checkers.applied(i, index, &entry, term) {
+                        self.violated(violation);
+                    }
                     match self.appliers.apply(i, index.0, &entry.command) {
                         Ok(Some(snapshot)) => compact.push((index, snapshot)),
                         Ok(None) => {}
                         Err(why) => self.fail(why),
                     }
+                    self.check_durable();
                 }
-                Action::ApplySnapshot { index, data, .. } => {
+                Action::ApplySnapshot {
+                    index,
+                    term: snapshot_term,
+                    data,
+                } => {
                     self.trace
                         .note(self.now, &format!("s{i} installs snapshot {index}"));
+                    let checked = self
+                        .checkers
+                        .snapshot_applied(i, index, snapshot_term, term);
+                    if let Err(violation) = checked {
+                        self.violated(violation);
+                    }
                     if let Err(why) = self.appliers.apply_snapshot(i, index.0, &data) {
                         self.fail(why);
                     }
@@ -397,6 +524,17 @@ impl World {
             }
         }
         self.actions = actions;
+        if completed {
+            // Every action was carried out: the node has acted on its new state.
+            let node = self.servers[i].node.as_ref().expect("still alive");
+            if let Err(violation) = self.checkers.step_done(i, node) {
+                self.violated(violation);
+            }
+        }
+        if crash.is_some() {
+            self.crash(i);
+            return None;
+        }
         // The snapshot applier calls Snapshot() right after applying 9, 19, … (lab §B.2).
         for (index, data) in compact {
             self.step(
@@ -409,6 +547,71 @@ impl World {
             );
         }
         answer
+    }
+
+    /// If server `i` is armed to crash and this step writes, where: after how many of its `actions`,
+    /// and how much of a `Persist` at that point reaches the disk.
+    fn draw_crash_point(&mut self, i: usize, actions: &[Action]) -> Option<CrashPoint> {
+        let writes = actions.iter().any(|a| matches!(a, Action::Persist(_)));
+        if !self.servers[i].crash_armed || !writes {
+            return None;
+        }
+        self.servers[i].crash_armed = false;
+        let position = self.crash_rng.below(actions.len() as u64 + 1) as usize;
+        let torn_parts = match actions.get(position) {
+            Some(Action::Persist(change)) => {
+                self.crash_rng.below(persister::parts(change) as u64) as usize
+            }
+            _ => 0,
+        };
+        Some(CrashPoint {
+            position,
+            torn_parts,
+        })
+    }
+
+    /// Makes `change` durable on server `i`'s disk.
+    fn persist(&mut self, i: usize, change: &PersistChange) {
+        if let Err(e) = self.servers[i].disk.apply(change) {
+            self.fail(format!("core bug: server {i} asked for {e}"));
+            return;
+        }
+        let checked = self
+            .checkers
+            .persisted(i, change, self.servers[i].disk.state());
+        if let Err(violation) = checked {
+            self.violated(violation);
+        }
+        self.check_durable();
+    }
+
+    /// A crash tears the write of `change`: only its first `parts` parts reach the disk.
+    fn persist_torn(&mut self, i: usize, change: &PersistChange, parts: usize) {
+        let written = match self.servers[i].disk.apply_torn(change, parts) {
+            Ok(written) => written,
+            Err(e) => return self.fail(format!("core bug: server {i} asked for {e}")),
+        };
+        self.trace.note(
+            self.now,
+            &format!(
+                "s{i} crashes mid-write: {parts} of {} parts durable",
+                persister::parts(change)
+            ),
+        );
+        let checked = self
+            .checkers
+            .persisted(i, &written, self.servers[i].disk.state());
+        if let Err(violation) = checked {
+            self.violated(violation);
+        }
+    }
+
+    /// The highest committed entry must be durable on a majority (the Durability checker).
+    fn check_durable(&mut self) {
+        let disks = self.servers.iter().map(|s| s.disk.state());
+        if let Err(violation) = self.checkers.check_durable(disks) {
+            self.violated(violation);
+        }
     }
 
     /// Hands a message to the network. A reply to the request being handled rides back on
