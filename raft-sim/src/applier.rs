@@ -42,6 +42,10 @@ pub struct Appliers {
     logs: Vec<AppliedLog>,
     snapshotting: bool,
     max_index: u64,
+    /// Snapshot after every this many entries (the lab's 10).
+    interval: u64,
+    /// Zero bytes appended to every snapshot, to make snapshots as large as a test wants.
+    padding: usize,
 }
 
 impl Appliers {
@@ -51,7 +55,16 @@ impl Appliers {
             logs: vec![AppliedLog::default(); n],
             snapshotting,
             max_index: 0,
+            interval: SNAPSHOT_INTERVAL,
+            padding: 0,
         }
+    }
+
+    /// Snapshots every `interval` entries (instead of the lab's 10), each `padding` bytes
+    /// larger than its content.
+    pub fn set_snapshot_policy(&mut self, interval: u64, padding: usize) {
+        self.interval = interval.max(1);
+        self.padding = padding;
     }
 
     /// The highest index any server applied (the lab's `maxIndex`).
@@ -103,7 +116,7 @@ impl Appliers {
             return Ok(None);
         }
         self.logs[i].last_applied = index;
-        if (index + 1) % SNAPSHOT_INTERVAL != 0 {
+        if (index + 1) % self.interval != 0 {
             return Ok(None);
         }
         let log = &self.logs[i];
@@ -111,11 +124,9 @@ impl Appliers {
             last_included_index: index,
             values: (0..=index).map(|j| log.get(j).cloned()).collect(),
         };
-        Ok(Some(
-            postcard::to_stdvec(&snapshot)
-                .expect("encoding cannot fail")
-                .into(),
-        ))
+        let mut bytes = postcard::to_stdvec(&snapshot).expect("encoding cannot fail");
+        bytes.resize(bytes.len() + self.padding, 0); // decoding ignores what follows
+        Ok(Some(bytes.into()))
     }
 
     /// Server `i` installed a snapshot from the leader: the tester's map is replaced.

@@ -19,6 +19,7 @@ pub mod network;
 pub mod persister;
 pub mod rng;
 pub mod runner;
+pub mod swarm;
 pub mod tester;
 pub mod trace;
 pub mod value;

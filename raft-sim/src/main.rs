@@ -1,5 +1,7 @@
 //! `raft-sim lab`: runs the lab suite in the simulator, like `go test -run … ` in the lab.
 
+mod swarm_cmd;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use raft_sim::lab::{self, LabTest};
@@ -28,6 +30,9 @@ struct Cli {
 enum Command {
     /// Run the MIT 6.5840 Lab 3 suite (28 tests per edition) in virtual time.
     Lab(LabArgs),
+    /// Swarm runs: each seed draws its own cluster and fault mix, with every checker on and
+    /// a liveness phase after healing.
+    Swarm(swarm_cmd::SwarmArgs),
 }
 
 #[derive(clap::Args)]
@@ -92,6 +97,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Lab(args) => lab_command(args),
+        Command::Swarm(args) => swarm_cmd::swarm_command(args),
     }
 }
 

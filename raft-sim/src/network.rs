@@ -39,6 +39,21 @@ pub struct Call {
     pub long_reordering: bool,
 }
 
+/// Faults on every message, beyond the lab's model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MessageFaults {
+    /// Each message is lost with this probability (per mille).
+    pub loss_per_mille: u64,
+    /// Each message takes at least this long (µs)…
+    pub latency_min: DelayUs,
+    /// …and at most this long (µs), uniformly in between.
+    pub latency_max: DelayUs,
+    /// Each message is held back with this probability (per mille)…
+    pub reorder_per_mille: u64,
+    /// …by up to this much more (µs), so later messages overtake it.
+    pub reorder_max: DelayUs,
+}
+
 /// One microsecond-resolution delay.
 pub type DelayUs = u64;
 
@@ -56,6 +71,7 @@ pub struct Network {
     cuts: IndexSet<(usize, usize)>,
     duplicate_per_mille: u64,
     extra_latency: DelayUs,
+    swarm: MessageFaults,
     rng: Stream,
     fault_rng: Stream,
     rpc_total: u64,
@@ -74,6 +90,7 @@ impl Network {
             cuts: IndexSet::new(),
             duplicate_per_mille: 0,
             extra_latency: 0,
+            swarm: MessageFaults::default(),
             rng: Stream::new(seed, "network", 0),
             fault_rng: Stream::new(seed, "faults", 0),
             rpc_total: 0,
@@ -142,6 +159,22 @@ impl Network {
         self.extra_latency = delay;
     }
 
+    /// Loss, latency spread and reordering for every message, requests and replies alike,
+    /// beyond the lab's model (the swarm's faults). Drawn from the fault stream.
+    pub fn set_message_faults(&mut self, faults: MessageFaults) {
+        self.swarm = faults;
+    }
+
+    /// The message faults in force.
+    pub fn message_faults(&self) -> MessageFaults {
+        self.swarm
+    }
+
+    /// Restores every one-way link.
+    pub fn clear_cuts(&mut self) {
+        self.cuts.clear();
+    }
+
     /// Whether `e` is the live incarnation of its server.
     pub fn is_alive(&self, e: Endpoint) -> bool {
         self.alive[e.server] == Some(e.incarnation)
@@ -189,6 +222,9 @@ impl Network {
                 return Vec::new();
             }
         }
+        let Some(delay) = self.swarm_fate(delay) else {
+            return Vec::new();
+        };
         let mut copies = vec![delay];
         if self.duplicate_per_mille > 0 && self.fault_rng.chance(self.duplicate_per_mille) {
             copies.push(delay + self.fault_rng.below(27) * MS);
@@ -217,9 +253,30 @@ impl Network {
         }
         if call.long_reordering && self.rng.below(900) < 600 {
             let k = self.rng.below(2000);
-            return Some(self.extra_latency + (200 + self.rng.below(k + 1)) * MS);
+            let late = (200 + self.rng.below(k + 1)) * MS;
+            return self.swarm_fate(self.extra_latency + late);
         }
-        Some(self.extra_latency)
+        self.swarm_fate(self.extra_latency)
+    }
+
+    /// The swarm's message faults: `None` if the message is lost, else its delay.
+    fn swarm_fate(&mut self, delay: DelayUs) -> Option<DelayUs> {
+        let faults = self.swarm;
+        if faults == MessageFaults::default() {
+            return Some(delay); // nothing drawn: lab runs keep their exact draws
+        }
+        if faults.loss_per_mille > 0 && self.fault_rng.chance(faults.loss_per_mille) {
+            return None;
+        }
+        let mut delay = delay + faults.latency_min;
+        let spread = faults.latency_max.saturating_sub(faults.latency_min);
+        if spread > 0 {
+            delay += self.fault_rng.below(spread + 1);
+        }
+        if faults.reorder_per_mille > 0 && self.fault_rng.chance(faults.reorder_per_mille) {
+            delay += self.fault_rng.below(faults.reorder_max + 1);
+        }
+        Some(delay)
     }
 
     /// A reply of `bytes` is delivered to `caller` (counted as delivered, as labrpc does);

@@ -67,7 +67,16 @@ where
     F: FnOnce(Tester) -> Fut,
     Fut: Future<Output = TestResult> + 'static,
 {
-    let t = Tester::new(setup, edition, seed, trace);
+    run_tester(Tester::new(setup, edition, seed, trace), seed, body)
+}
+
+/// Runs `body` on an already built tester, to completion, failure or the hard limit.
+pub fn run_tester<F, Fut>(t: Tester, seed: u64, body: F) -> Outcome
+where
+    F: FnOnce(Tester) -> Fut,
+    Fut: Future<Output = TestResult> + 'static,
+{
+    let edition = t.edition();
     let main = t.go(body(t.clone()));
     loop {
         t.executor().run_ready();

@@ -98,13 +98,7 @@ impl Tester {
     /// Builds the cluster and starts every server, as the edition's constructor does (§B.1).
     pub fn new(setup: Setup, edition: Edition, seed: u64, trace: bool) -> Tester {
         let world = World::new(setup.servers, seed, edition, setup.snapshot, trace);
-        let t = Tester(Rc::new(Inner {
-            world: RefCell::new(world),
-            executor: Executor::default(),
-            rng: RefCell::new(Stream::new(seed, "test", 0)),
-            begun: RefCell::default(),
-            stats: RefCell::default(),
-        }));
+        let t = Tester::with_world(world, seed);
         match edition {
             Edition::Y2024 => {
                 t.set_reliable(setup.reliable);
@@ -124,6 +118,18 @@ impl Tester {
             }
         }
         t
+    }
+
+    /// A tester over `world` as it is (no server started); the test's own draws come from
+    /// `seed`.
+    pub fn with_world(world: World, seed: u64) -> Tester {
+        Tester(Rc::new(Inner {
+            world: RefCell::new(world),
+            executor: Executor::default(),
+            rng: RefCell::new(Stream::new(seed, "test", 0)),
+            begun: RefCell::default(),
+            stats: RefCell::default(),
+        }))
     }
 
     /// The world, for a moment (never hold it across an `.await`).
@@ -244,6 +250,13 @@ impl Tester {
         if self.now() > TEST_LIMIT {
             return self.fail("test took longer than 120 seconds");
         }
+        self.finish();
+        Ok(())
+    }
+
+    /// Records the figures of the run since `begin`, without the lab's time limit (for runs
+    /// that are not lab tests).
+    pub fn finish(&self) {
         let world = self.world();
         let begun = self.0.begun.borrow();
         *self.0.stats.borrow_mut() = Some(Stats {
@@ -254,7 +267,6 @@ impl Tester {
             bytes: world.network().bytes_total() - begun.bytes,
             commands: world.appliers().max_index() - begun.max_index,
         });
-        Ok(())
     }
 
     /// The description recorded by `begin`.

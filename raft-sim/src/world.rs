@@ -206,6 +206,11 @@ impl World {
         &self.appliers
     }
 
+    /// The tester's appliers, to change their snapshot policy.
+    pub fn appliers_mut(&mut self) -> &mut Appliers {
+        &mut self.appliers
+    }
+
     /// The first failure recorded (an apply check, a failed test task, or a core bug seen
     /// by the driver), with its virtual time.
     pub fn failure(&self) -> Option<(&str, SimTime)> {
@@ -277,6 +282,11 @@ impl World {
         for server in &mut self.servers {
             server.disk.set_unsafe(on);
         }
+    }
+
+    /// Disarms a crash armed by [`Self::crash_in_next_step`] that has not happened yet.
+    pub fn cancel_crash(&mut self, i: usize) {
+        self.servers[i].crash_armed = false;
     }
 
     /// Server `i` crashes inside its next step that writes to its disk: after a random number

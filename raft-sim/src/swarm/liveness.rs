@@ -1,0 +1,156 @@
+//! The liveness phase: heal a majority (or everyone), stop the faults among it, and require
+//! progress within a bound derived from the configured timeouts. A cluster that stops making
+//! progress with a healthy majority fails, even if nothing unsafe happened.
+
+use super::nemesis::{restart_if_down, set_cuts};
+use super::plan::Plan;
+use crate::network::MessageFaults;
+use crate::rng::Stream;
+use crate::tester::{TestResult, Tester};
+use crate::value::Value;
+use crate::world::{SimTime, DEFAULT_TICK, MS};
+
+/// Election timeouts a healed majority gets for each of its three goals.
+const TIMEOUTS_ALLOWED: u64 = 20;
+
+/// Clocks of healed servers keep their drift, but within ±20 %: Raft is live only while a
+/// heartbeat interval stays well inside every follower's election timeout (§5.6), and the
+/// defaults (10 and 30–60 ticks) leave no margin at ±50 %.
+const MAX_HEALED_SKEW_PERCENT: u64 = 20;
+
+/// New commands that must commit on every healed server.
+const PROBES: i64 = 3;
+
+/// Heals, then checks the three goals in turn: a leader among the healed servers, new commands
+/// committed on all of them, and every entry committed before healing applied on all of them.
+/// (A new leader commits its predecessors' entries only with one of its own term, §5.4.2, so
+/// the old entries are checked after the new ones.)
+pub async fn check(t: &Tester, plan: &Plan, ticks: &mut [SimTime], mut rng: Stream) -> TestResult {
+    let healed = heal(t, plan, ticks, &mut rng);
+    let committed = t.world().checkers().highest_committed();
+    let committed = committed.map_or(0, |(index, _)| index.0);
+    let slowest_tick = healed.iter().map(|&i| ticks[i]).max().unwrap_or(DEFAULT_TICK);
+    let election_max = t.world().node(healed[0]).map_or(60, |n| n.config().election_ticks_max);
+    let latency = plan.latency_ms.map_or(0, |(_, high)| high * MS);
+    let bound = TIMEOUTS_ALLOWED * (u64::from(election_max) * slowest_tick + 2 * latency);
+    let healed_at = t.now();
+    let late = |what: String| {
+        format!(
+            "Liveness: servers {healed:?} healed at {:.3}s, but {what} within {:.1}s",
+            healed_at as f64 / 1e6,
+            bound as f64 / 1e6
+        )
+    };
+    let leads = |t: &Tester| healed.iter().any(|&i| t.get_state(i).1);
+    if !wait(t, bound, leads).await {
+        return t.fail(late("none of them leads".into()));
+    }
+    for probe in 1..=PROBES {
+        if !commit_on_all(t, &healed, Value::Int(-probe), bound).await {
+            return t.fail(late(format!("a new command (probe {probe}) did not commit")));
+        }
+    }
+    let caught_up = |t: &Tester| {
+        let world = t.world();
+        healed
+            .iter()
+            .all(|&i| world.node(i).is_some_and(|n| n.last_applied().0 >= committed))
+    };
+    if !wait(t, bound, caught_up).await {
+        return t.fail(late(format!(
+            "not all of them applied the entries committed before (through index {committed})"
+        )));
+    }
+    Ok(())
+}
+
+/// Chooses the healed servers; restarts and reconnects them; stops message faults, pending
+/// crashes and large clock drift; leaves the others crashed or cut off. Returns the healed.
+fn heal(t: &Tester, plan: &Plan, ticks: &mut [SimTime], rng: &mut Stream) -> Vec<usize> {
+    let n = plan.nodes;
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let keep = if plan.heal_all { n } else { n / 2 + 1 };
+    let mut healed = order[..keep].to_vec();
+    healed.sort_unstable();
+    let outside: Vec<usize> = (0..n).filter(|i| !healed.contains(i)).collect();
+    let cuts: Vec<(usize, usize)> = healed
+        .iter()
+        .flat_map(|&a| outside.iter().flat_map(move |&b| [(a, b), (b, a)]))
+        .collect();
+    set_cuts(t, "healed", &cuts);
+    {
+        let mut world = t.world();
+        let latency = plan.latency_ms.map_or(MessageFaults::default(), |(low, high)| {
+            MessageFaults {
+                latency_min: low * MS,
+                latency_max: high * MS,
+                ..MessageFaults::default()
+            }
+        });
+        world.network_mut().set_message_faults(latency);
+        world.network_mut().set_duplication(0);
+        for i in 0..n {
+            world.cancel_crash(i);
+        }
+        let (low, high) = (
+            DEFAULT_TICK * (100 - MAX_HEALED_SKEW_PERCENT) / 100,
+            DEFAULT_TICK * (100 + MAX_HEALED_SKEW_PERCENT) / 100,
+        );
+        for &i in &healed {
+            ticks[i] = ticks[i].clamp(low, high);
+            world.set_tick(i, ticks[i]);
+        }
+        let now = world.now();
+        world.trace_note(now, format!("liveness phase: healed {healed:?}"));
+    }
+    for &i in &healed {
+        restart_if_down(t, i);
+    }
+    healed
+}
+
+/// Proposes `command` to whoever leads among `healed` (retrying, like a client) until every
+/// healed server has applied it, or `bound` passes.
+async fn commit_on_all(t: &Tester, healed: &[usize], command: Value, bound: SimTime) -> bool {
+    let deadline = t.now() + bound;
+    while t.now() < deadline {
+        let leader = healed.iter().copied().find(|&i| t.get_state(i).1);
+        let started = leader.map(|i| t.start(i, command.clone()));
+        let Some(index) = started.filter(|r| r.is_leader).map(|r| r.index) else {
+            t.sleep(10).await;
+            continue;
+        };
+        let attempt_until = (t.now() + 2_000 * MS).min(deadline);
+        while t.now() < attempt_until {
+            let everywhere = {
+                let world = t.world();
+                let appliers = world.appliers();
+                healed
+                    .iter()
+                    .all(|&i| appliers.applied(i, index) == Some(&command))
+            };
+            if everywhere {
+                return true;
+            }
+            t.sleep(10).await;
+        }
+    }
+    false
+}
+
+/// Polls every 10 ms until `ready` holds; false if `bound` passes first.
+async fn wait(t: &Tester, bound: SimTime, ready: impl Fn(&Tester) -> bool) -> bool {
+    let deadline = t.now() + bound;
+    loop {
+        if ready(t) {
+            return true;
+        }
+        if t.now() >= deadline {
+            return false;
+        }
+        t.sleep(10).await;
+    }
+}

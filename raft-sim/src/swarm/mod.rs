@@ -1,0 +1,244 @@
+//! Swarm runs: each seed draws its own cluster and fault mix ([`Plan`]), runs a fault phase
+//! with every whole-cluster checker on, then a liveness phase, and is classed as passed or as
+//! a safety, liveness or panic failure. The idea is TigerBeetle's VOPR and FoundationDB's
+//! simulator: the bugs nobody wrote a test for, each one small and replayable from its seed.
+//!
+//! 1. **Fault phase** (`plan.time_ms`): clients propose commands while the nemesis changes
+//!    topologies, crashes servers (some in the middle of a durable write) and restarts them,
+//!    and the network loses, duplicates, delays and reorders messages; clocks drift.
+//! 2. **Liveness phase**: a majority (or everyone) is healed; it must elect a leader, apply
+//!    everything committed before, and commit new commands, within a bound derived from the
+//!    election timeout.
+//!
+//! [`shrink`] reduces a failing plan while the same failure remains.
+
+pub mod coverage;
+mod liveness;
+mod nemesis;
+pub mod plan;
+mod shrink;
+pub mod topology;
+mod workload;
+
+pub use coverage::Coverage;
+pub use plan::{Limits, Plan};
+pub use shrink::shrink;
+
+use crate::checkers::Invariant;
+use crate::network::MessageFaults;
+use crate::rng::Stream;
+use crate::runner::run_tester;
+use crate::tester::{TestResult, Tester};
+use crate::world::{Edition, SimTime, World, DEFAULT_TICK, MS};
+use std::cell::Cell;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+/// How a failed run failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    /// A checker fired (or a lab applier check, or the core asked for an impossible write).
+    Safety,
+    /// The healed majority did not make progress in time.
+    Liveness,
+    /// The core (or the simulator) panicked.
+    Panic,
+}
+
+impl Class {
+    /// The class's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Safety => "safety",
+            Class::Liveness => "liveness",
+            Class::Panic => "panic",
+        }
+    }
+
+    /// The `swarm` command's exit code for a sweep whose worst failure is of this class
+    /// (2 is kept for bad arguments).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Class::Safety => 1,
+            Class::Liveness => 3,
+            Class::Panic => 4,
+        }
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a swarm run failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwarmFailure {
+    /// Safety, liveness or panic.
+    pub class: Class,
+    /// The checker that fired, for safety failures found by one.
+    pub invariant: Option<Invariant>,
+    /// What was seen.
+    pub message: String,
+    /// Virtual time of the failure.
+    pub time: SimTime,
+}
+
+impl SwarmFailure {
+    /// Whether `other` is the same kind of failure (class and checker): what shrinking keeps.
+    pub fn same_kind(&self, other: &SwarmFailure) -> bool {
+        self.class == other.class && self.invariant == other.invariant
+    }
+}
+
+/// The result of one swarm run.
+#[derive(Clone, Debug)]
+pub struct SwarmOutcome {
+    /// The seed.
+    pub seed: u64,
+    /// The plan it ran.
+    pub plan: Plan,
+    /// `None` if it passed.
+    pub failure: Option<SwarmFailure>,
+    /// Virtual time at the end.
+    pub virtual_time: SimTime,
+    /// Digest of the run's trace (0 after a panic).
+    pub digest: u64,
+    /// The highest index committed.
+    pub committed: u64,
+    /// Trace lines, if asked for.
+    pub trace: Vec<String>,
+}
+
+impl SwarmOutcome {
+    /// The command that replays exactly this run, with its trace.
+    pub fn replay_command(&self) -> String {
+        format!(
+            "cargo run --release -p raft-sim -- swarm --seed {} --plan '{}' --trace",
+            self.seed, self.plan
+        )
+    }
+}
+
+/// Runs `plan` on `seed`; keeps the trace lines if `trace`. Never panics: a panic in the core
+/// or the simulator is a [`Class::Panic`] failure.
+pub fn run(seed: u64, plan: &Plan, trace: bool) -> SwarmOutcome {
+    match catch_unwind(AssertUnwindSafe(|| run_plan(seed, plan, trace))) {
+        Ok(outcome) => outcome,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic with a non-text payload".into());
+            SwarmOutcome {
+                seed,
+                plan: plan.clone(),
+                failure: Some(SwarmFailure {
+                    class: Class::Panic,
+                    invariant: None,
+                    message: format!("panic: {message}"),
+                    time: 0,
+                }),
+                virtual_time: 0,
+                digest: 0,
+                committed: 0,
+                trace: Vec::new(),
+            }
+        }
+    }
+}
+
+fn run_plan(seed: u64, plan: &Plan, trace: bool) -> SwarmOutcome {
+    let snapshots = plan.snapshot_every > 0;
+    let mut world = World::new(plan.nodes, seed, Edition::Y2024, snapshots, trace);
+    world
+        .appliers_mut()
+        .set_snapshot_policy(plan.snapshot_every, plan.snapshot_bytes);
+    world.set_unsafe_disks(plan.unsafe_disk);
+    let t = Tester::with_world(world, seed);
+    let liveness_failed = Rc::new(Cell::new(false));
+    let flag = liveness_failed.clone();
+    let body_plan = plan.clone();
+    let outcome = run_tester(t.clone(), seed, move |t| body(t, body_plan, seed, flag));
+    let failure = outcome.result.err().map(|failure| SwarmFailure {
+        class: match liveness_failed.get() {
+            true => Class::Liveness,
+            false => Class::Safety,
+        },
+        invariant: outcome.invariant,
+        message: failure.message,
+        time: failure.time,
+    });
+    let committed = t.world().checkers().highest_committed();
+    SwarmOutcome {
+        seed,
+        plan: plan.clone(),
+        failure,
+        virtual_time: outcome.virtual_time,
+        digest: outcome.digest,
+        committed: committed.map_or(0, |(index, _)| index.0),
+        trace: outcome.trace,
+    }
+}
+
+async fn body(t: Tester, plan: Plan, seed: u64, liveness_failed: Rc<Cell<bool>>) -> TestResult {
+    t.begin("swarm");
+    let stream = |label: &str, index: u64| Stream::new(seed, label, index);
+    let mut ticks = set_up(&t, &plan, stream("swarm-skew", 0));
+    let end = t.now() + plan.time_ms * MS;
+    let mut tasks = Vec::new();
+    for id in 0..plan.clients as u64 {
+        let client = workload::client(t.clone(), id, plan.clone(), stream("swarm-client", id), end);
+        tasks.push(t.go(client));
+    }
+    let nemesis = stream("swarm-topology", 0);
+    tasks.push(t.go(nemesis::topologies(t.clone(), plan.clone(), nemesis, end)));
+    let crashes = stream("swarm-crash", 0);
+    tasks.push(t.go(nemesis::crashes(t.clone(), plan.clone(), crashes, end)));
+    for task in tasks {
+        task.await?;
+    }
+    let healing = stream("swarm-heal", 0);
+    if let Err(failure) = liveness::check(&t, &plan, &mut ticks, healing).await {
+        liveness_failed.set(true);
+        return Err(failure);
+    }
+    t.finish();
+    Ok(())
+}
+
+/// Starts every server on a connected network with the plan's message faults and clock
+/// drift. Returns each server's tick length.
+fn set_up(t: &Tester, plan: &Plan, mut skew: Stream) -> Vec<SimTime> {
+    let ticks: Vec<SimTime> = (0..plan.nodes)
+        .map(|_| {
+            let spread = 2 * plan.skew_percent;
+            let percent = 100 - plan.skew_percent + skew.below(spread + 1);
+            DEFAULT_TICK * percent / 100
+        })
+        .collect();
+    {
+        let mut world = t.world();
+        for (i, &tick) in ticks.iter().enumerate() {
+            world.set_tick(i, tick);
+        }
+        let (latency_min, latency_max) = plan.latency_ms.unwrap_or((0, 0));
+        let network = world.network_mut();
+        network.set_duplication(plan.duplicate);
+        network.set_message_faults(MessageFaults {
+            loss_per_mille: plan.loss,
+            latency_min: latency_min * MS,
+            latency_max: latency_max * MS,
+            reorder_per_mille: plan.reorder,
+            reorder_max: 1_000 * MS,
+        });
+    }
+    for i in 0..plan.nodes {
+        t.start_server(i);
+        t.connect(i);
+    }
+    ticks
+}

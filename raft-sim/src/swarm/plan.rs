@@ -1,0 +1,317 @@
+//! A seed's plan: the cluster and the fault mix it runs under.
+//!
+//! Swarm testing (Groce et al., "Swarm Testing", ISSTA 2012): rather than every fault at once
+//! at a fixed rate, each seed turns each fault kind on or off and draws its own rate, so some
+//! seeds stress one fault hard and others a rare combination. A plan has a one-line text form
+//! (`Display` / `FromStr`) so that a shrunk plan can be replayed from the command line.
+
+use super::topology::TopologyKind;
+use crate::rng::Stream;
+use std::fmt;
+use std::ops::RangeInclusive;
+use std::str::FromStr;
+
+/// What every seed's draw is bounded by (the `swarm` command's `--nodes` and `--time`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Cluster sizes to draw from.
+    pub nodes: RangeInclusive<usize>,
+    /// The longest fault phase, in virtual milliseconds.
+    pub max_time_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            nodes: 3..=7,
+            max_time_ms: 30_000,
+        }
+    }
+}
+
+/// Everything a swarm run does, besides the random draws made while it runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// Servers in the cluster.
+    pub nodes: usize,
+    /// Length of the fault phase (virtual ms).
+    pub time_ms: u64,
+    /// Every message's delay, uniform in this range (ms); `None`: no added latency.
+    pub latency_ms: Option<(u64, u64)>,
+    /// Messages lost, per mille.
+    pub loss: u64,
+    /// Requests delivered twice, per mille.
+    pub duplicate: u64,
+    /// Messages held back up to a second (so later ones overtake them), per mille.
+    pub reorder: u64,
+    /// The topologies the network cycles through (empty: always fully connected).
+    pub topologies: Vec<TopologyKind>,
+    /// How long a topology holds on average (ms).
+    pub hold_ms: u64,
+    /// Mean time between crashes (ms); 0: no crashes.
+    pub crash_every_ms: u64,
+    /// Longest time a crashed server stays down (ms).
+    pub downtime_ms: u64,
+    /// Crashes that fall inside a durable write (possibly tearing it), per mille.
+    pub mid_write: u64,
+    /// Each server's clock runs up to this many percent fast or slow.
+    pub skew_percent: u64,
+    /// The service snapshots every this many entries; 0: never.
+    pub snapshot_every: u64,
+    /// Extra bytes in every snapshot.
+    pub snapshot_bytes: usize,
+    /// Concurrent clients proposing commands.
+    pub clients: usize,
+    /// A client's mean pause between proposals (ms).
+    pub propose_every_ms: u64,
+    /// Whether the liveness phase heals every server (else a majority, the rest cut off).
+    pub heal_all: bool,
+    /// Disks that may lose their last write at a crash: not a legal fault; shows the
+    /// checkers catch it.
+    pub unsafe_disk: bool,
+}
+
+impl Plan {
+    /// The plan seed `seed` draws within `limits`.
+    pub fn draw(seed: u64, limits: &Limits) -> Plan {
+        let mut rng = Stream::new(seed, "swarm-plan", 0);
+        let mut coin = || rng.below(2) == 1;
+        let on = [coin(), coin(), coin(), coin(), coin(), coin(), coin(), coin()];
+        let heal_all = coin();
+        let span = |rng: &mut Stream, low: u64, high: u64| low + rng.below(high - low + 1);
+        let (first, last) = (*limits.nodes.start(), *limits.nodes.end());
+        let nodes = span(&mut rng, first as u64, last as u64) as usize;
+        let max_time = limits.max_time_ms.max(1_000);
+        let time_ms = span(&mut rng, max_time / 4, max_time);
+        let latency_ms = on[0].then(|| {
+            let low = rng.below(6);
+            (low, low + span(&mut rng, 1, 50))
+        });
+        let loss = if on[1] { span(&mut rng, 10, 300) } else { 0 };
+        let duplicate = if on[2] { span(&mut rng, 10, 300) } else { 0 };
+        let reorder = if on[3] { span(&mut rng, 10, 200) } else { 0 };
+        let mut topologies = Vec::new();
+        if on[4] {
+            while topologies.is_empty() {
+                topologies = TopologyKind::ALL
+                    .into_iter()
+                    .filter(|_| rng.below(2) == 1)
+                    .collect();
+            }
+        }
+        let hold_ms = span(&mut rng, 200, 5_000);
+        let (crash_every_ms, downtime_ms, mid_write) = if on[5] {
+            let every = span(&mut rng, 300, 5_000);
+            (every, span(&mut rng, 0, 3_000), rng.below(1_001))
+        } else {
+            (0, 0, 0)
+        };
+        let skew_percent = if on[6] { span(&mut rng, 1, 50) } else { 0 };
+        let (snapshot_every, snapshot_bytes) = if on[7] {
+            (span(&mut rng, 3, 50), rng.below(4_097) as usize)
+        } else {
+            (0, 0)
+        };
+        Plan {
+            nodes,
+            time_ms,
+            latency_ms,
+            loss,
+            duplicate,
+            reorder,
+            topologies,
+            hold_ms,
+            crash_every_ms,
+            downtime_ms,
+            mid_write,
+            skew_percent,
+            snapshot_every,
+            snapshot_bytes,
+            clients: span(&mut rng, 1, 5) as usize,
+            propose_every_ms: span(&mut rng, 5, 200),
+            heal_all,
+            unsafe_disk: false,
+        }
+    }
+
+    /// The fault kinds this plan turns on, by name.
+    pub fn fault_kinds(&self) -> Vec<&'static str> {
+        let mut kinds = Vec::new();
+        let mut add = |on: bool, name| {
+            if on {
+                kinds.push(name)
+            }
+        };
+        add(self.latency_ms.is_some(), "latency");
+        add(self.loss > 0, "loss");
+        add(self.duplicate > 0, "duplication");
+        add(self.reorder > 0, "reordering");
+        add(!self.topologies.is_empty(), "topologies");
+        add(self.crash_every_ms > 0, "crashes");
+        add(self.mid_write > 0 && self.crash_every_ms > 0, "torn writes");
+        add(self.skew_percent > 0, "clock skew");
+        add(self.snapshot_every > 0, "snapshots");
+        add(self.unsafe_disk, "unsafe disk");
+        kinds
+    }
+}
+
+impl fmt::Display for Plan {
+    /// `n=5,t=12000,lat=2-40,loss=120,dup=0,reorder=50,topo=split+bridge/1500,
+    /// crash=2000/1500/300,skew=30,snap=10/512,clients=3/40,heal=all`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n={},t={}", self.nodes, self.time_ms)?;
+        match self.latency_ms {
+            Some((low, high)) => write!(f, ",lat={low}-{high}")?,
+            None => write!(f, ",lat=0")?,
+        }
+        write!(
+            f,
+            ",loss={},dup={},reorder={}",
+            self.loss, self.duplicate, self.reorder
+        )?;
+        let topologies: Vec<&str> = self.topologies.iter().map(|t| t.name()).collect();
+        match topologies.is_empty() {
+            true => write!(f, ",topo=none")?,
+            false => write!(f, ",topo={}/{}", topologies.join("+"), self.hold_ms)?,
+        }
+        write!(
+            f,
+            ",crash={}/{}/{},skew={},snap={}/{},clients={}/{},heal={}",
+            self.crash_every_ms,
+            self.downtime_ms,
+            self.mid_write,
+            self.skew_percent,
+            self.snapshot_every,
+            self.snapshot_bytes,
+            self.clients,
+            self.propose_every_ms,
+            if self.heal_all { "all" } else { "majority" }
+        )?;
+        if self.unsafe_disk {
+            write!(f, ",unsafe-disk")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for Plan {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Plan, String> {
+        let mut plan = Plan::draw(0, &Limits::default());
+        for field in text.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+            let (key, value) = field.split_once('=').unwrap_or((field, ""));
+            let bad = || format!("bad plan field {field:?}");
+            let number = |v: &str| v.parse::<u64>().map_err(|_| bad());
+            let pair = |v: &str| -> Result<(u64, u64), String> {
+                let (a, b) = v.split_once(['/', '-']).ok_or_else(bad)?;
+                Ok((number(a)?, number(b)?))
+            };
+            match key {
+                "n" => plan.nodes = number(value)? as usize,
+                "t" => plan.time_ms = number(value)?,
+                "lat" if value == "0" => plan.latency_ms = None,
+                "lat" => plan.latency_ms = Some(pair(value)?),
+                "loss" => plan.loss = number(value)?,
+                "dup" => plan.duplicate = number(value)?,
+                "reorder" => plan.reorder = number(value)?,
+                "topo" if value == "none" => plan.topologies.clear(),
+                "topo" => {
+                    let (kinds, hold) = value.split_once('/').ok_or_else(bad)?;
+                    plan.topologies = kinds
+                        .split('+')
+                        .map(|k| TopologyKind::parse(k).ok_or_else(bad))
+                        .collect::<Result<_, _>>()?;
+                    plan.hold_ms = number(hold)?;
+                }
+                "crash" => {
+                    let parts: Vec<&str> = value.split('/').collect();
+                    let [every, down, mid] = parts[..] else {
+                        return Err(bad());
+                    };
+                    plan.crash_every_ms = number(every)?;
+                    plan.downtime_ms = number(down)?;
+                    plan.mid_write = number(mid)?;
+                }
+                "skew" => plan.skew_percent = number(value)?,
+                "snap" => {
+                    let (every, bytes) = pair(value)?;
+                    (plan.snapshot_every, plan.snapshot_bytes) = (every, bytes as usize);
+                }
+                "clients" => {
+                    let (clients, every) = pair(value)?;
+                    (plan.clients, plan.propose_every_ms) = (clients as usize, every);
+                }
+                "heal" => plan.heal_all = value == "all",
+                "unsafe-disk" => plan.unsafe_disk = true,
+                _ => return Err(format!("unknown plan field {key:?}")),
+            }
+        }
+        plan.check()?;
+        Ok(plan)
+    }
+}
+
+impl Plan {
+    /// Rejects plans the simulator cannot run.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=64).contains(&self.nodes) {
+            return Err(format!("n={} must be 1 to 64 servers", self.nodes));
+        }
+        if self.time_ms > 300_000 {
+            return Err("t must be at most 300000 ms".into());
+        }
+        if [self.loss, self.duplicate, self.reorder, self.mid_write]
+            .iter()
+            .any(|&p| p > 1000)
+        {
+            return Err("rates are per mille: at most 1000".into());
+        }
+        if self.skew_percent > 90 {
+            return Err("skew must be at most 90 %".into());
+        }
+        if self.latency_ms.is_some_and(|(low, high)| low > high) {
+            return Err("lat=LOW-HIGH needs LOW <= HIGH".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_form_round_trips_and_draws_are_reproducible() {
+        for seed in 0..200 {
+            let plan = Plan::draw(seed, &Limits::default());
+            assert_eq!(plan, Plan::draw(seed, &Limits::default()));
+            let text = plan.to_string();
+            assert_eq!(text.parse::<Plan>(), Ok(plan), "{text}");
+        }
+    }
+
+    #[test]
+    fn draws_respect_the_limits_and_vary_the_mix() {
+        let limits = Limits {
+            nodes: 4..=5,
+            max_time_ms: 8_000,
+        };
+        let plans: Vec<Plan> = (0..200).map(|s| Plan::draw(s, &limits)).collect();
+        assert!(plans.iter().all(|p| (4..=5).contains(&p.nodes)));
+        assert!(plans.iter().all(|p| p.time_ms <= 8_000));
+        for kind in ["loss", "crashes", "topologies", "snapshots"] {
+            let with = plans.iter().filter(|p| p.fault_kinds().contains(&kind));
+            assert!((50..150).contains(&with.count()), "{kind}");
+        }
+    }
+
+    #[test]
+    fn bad_plans_are_refused_with_a_reason() {
+        assert!("n=0".parse::<Plan>().unwrap_err().contains("servers"));
+        assert!("loss=2000".parse::<Plan>().unwrap_err().contains("per mille"));
+        assert!("bogus=1".parse::<Plan>().unwrap_err().contains("unknown"));
+        assert!("topo=ring/5".parse::<Plan>().unwrap_err().contains("topo"));
+    }
+}
