@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use raft_sim::swarm::{self, Class, Coverage, Limits, Plan, SwarmOutcome};
 use std::ops::RangeInclusive;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// How many runs `--shrink` may spend.
@@ -38,6 +38,10 @@ pub struct SwarmArgs {
     /// Shrink a failing seed's plan to the smallest that still fails the same way.
     #[arg(long, conflicts_with = "seeds")]
     shrink: bool,
+    /// Stop a sweep at its first failure (seeds already running finish; the lowest failing
+    /// seed is reported).
+    #[arg(long, requires = "seeds")]
+    fail_fast: bool,
     /// Worker threads for a sweep (results do not depend on it).
     #[arg(long, default_value_t = default_jobs() as u64, value_parser = clap::value_parser!(u64).range(1..))]
     jobs: u64,
@@ -132,6 +136,8 @@ struct Tally {
     coverage: Coverage,
     failures: Vec<SwarmOutcome>,
     virtual_us: u64,
+    /// The seed that took longest, and its wall-clock seconds.
+    slowest: (u64, f64),
 }
 
 fn sweep(seeds: RangeInclusive<u64>, limits: &Limits, args: &SwarmArgs) -> ExitCode {
@@ -146,23 +152,30 @@ fn sweep(seeds: RangeInclusive<u64>, limits: &Limits, args: &SwarmArgs) -> ExitC
     // A panic is a finding, reported in the table: keep the default hook's noise out of it.
     std::panic::set_hook(Box::new(|_| {}));
     let next = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
     let tally = Mutex::new(Tally {
         coverage: Coverage::default(),
         failures: Vec::new(),
         virtual_us: 0,
+        slowest: (first, 0.0),
     });
     let clock = WallClock::start();
     std::thread::scope(|scope| {
         for _ in 0..args.jobs.min(total) {
             scope.spawn(|| loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
-                if k >= total {
+                if k >= total || (args.fail_fast && stop.load(Ordering::Relaxed)) {
                     break;
                 }
                 let seed = first + k;
                 let plan = plan_for(seed, limits, args);
+                let clock = WallClock::start();
                 let outcome = swarm::run(seed, &plan, false);
+                let secs = clock.elapsed_secs();
                 let mut tally = tally.lock().expect("tally");
+                if secs > tally.slowest.1 {
+                    tally.slowest = (seed, secs);
+                }
                 tally.coverage.add(&plan);
                 tally.virtual_us += outcome.virtual_time;
                 if let Some(failure) = &outcome.failure {
@@ -171,6 +184,7 @@ fn sweep(seeds: RangeInclusive<u64>, limits: &Limits, args: &SwarmArgs) -> ExitC
                         failure.class, failure.message
                     ));
                     tally.failures.push(outcome);
+                    stop.store(true, Ordering::Relaxed);
                     bar.set_message(format!("{} failures", tally.failures.len()));
                 }
                 bar.inc(1);
@@ -185,12 +199,17 @@ fn sweep(seeds: RangeInclusive<u64>, limits: &Limits, args: &SwarmArgs) -> ExitC
     print_failures(&tally.failures);
     println!("fault mix over {} seeds:", tally.coverage.seeds());
     print!("{}", tally.coverage);
+    let ran = tally.coverage.seeds();
     println!(
-        "{total} seeds, {} failed; {:.0}s virtual in {wall:.1}s wall ({:.0} seeds/s, {} jobs)",
+        "{ran} seeds, {} failed; {:.0}s virtual in {wall:.1}s wall ({:.0} seeds/s, {} jobs)",
         tally.failures.len(),
         tally.virtual_us as f64 / 1e6,
-        total as f64 / wall.max(1e-9),
+        ran as f64 / wall.max(1e-9),
         args.jobs
+    );
+    println!(
+        "slowest seed: {} ({:.2}s wall)",
+        tally.slowest.0, tally.slowest.1
     );
     let worst = [Class::Safety, Class::Panic, Class::Liveness]
         .into_iter()

@@ -226,3 +226,38 @@ fn a_correct_run_with_mid_step_crashes_and_torn_writes_stays_clean() {
     // The schedule must really tear writes, or it proves nothing.
     assert!(torn >= 10, "only {torn} partially durable writes");
 }
+
+/// Found by the swarm (seed 790): a crash inside the snapshot that follows an apply used to
+/// leave the world stepping the dead node for the next snapshot of the same batch.
+#[test]
+fn a_crash_inside_a_snapshot_step_ends_the_batch() {
+    let setup = Setup {
+        servers: 3,
+        reliable: true,
+        snapshot: true,
+    };
+    let outcome = run_body(setup, Edition::Y2024, 7, false, |t| async move {
+        t.begin("crash while snapshotting");
+        t.world().appliers_mut().set_snapshot_policy(2, 0);
+        let leader = t.check_one_leader().await?;
+        let follower = (leader + 1) % 3;
+        // Eight entries at once: followers store them now and learn they are committed only
+        // from the next heartbeat, which writes nothing but applies all eight, snapshotting
+        // after every second one.
+        for k in 0..8 {
+            t.start(leader, Value::Int(k));
+        }
+        t.sleep(1).await;
+        t.world().crash_in_next_step(follower);
+        t.sleep(500).await;
+        if t.is_alive(follower) {
+            return t.fail("the armed crash never happened");
+        }
+        t.restart(follower);
+        t.one(100, 3, true).await?;
+        t.end()
+    });
+    if let Err(failure) = outcome.result {
+        panic!("{failure}");
+    }
+}

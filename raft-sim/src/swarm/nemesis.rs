@@ -50,7 +50,13 @@ pub async fn crashes(t: Tester, plan: Plan, mut rng: Stream, end: SimTime) -> Te
         if t.now() >= end {
             return Ok(());
         }
-        let victim = rng.below(plan.nodes as u64) as usize;
+        // Leaders hold the interesting state (uncommitted entries, in-flight appends): half
+        // the crashes go to whoever leads, the rest to anyone.
+        let leader = (0..plan.nodes).find(|&i| t.get_state(i).1);
+        let victim = match leader {
+            Some(leader) if rng.below(2) == 0 => leader,
+            _ => rng.below(plan.nodes as u64) as usize,
+        };
         if !t.is_alive(victim) {
             continue;
         }

@@ -99,16 +99,16 @@ impl Plan {
                     .collect();
             }
         }
-        let hold_ms = span(&mut rng, 200, 5_000);
+        let hold_ms = log_uniform(&mut rng, 50, 5_000);
         let (crash_every_ms, downtime_ms, mid_write) = if on[5] {
-            let every = span(&mut rng, 300, 5_000);
-            (every, span(&mut rng, 0, 3_000), rng.below(1_001))
+            let every = log_uniform(&mut rng, 50, 5_000);
+            (every, log_uniform(&mut rng, 1, 3_000), rng.below(1_001))
         } else {
             (0, 0, 0)
         };
         let skew_percent = if on[6] { span(&mut rng, 1, 50) } else { 0 };
         let (snapshot_every, snapshot_bytes) = if on[7] {
-            (span(&mut rng, 3, 50), rng.below(4_097) as usize)
+            (log_uniform(&mut rng, 5, 200), rng.below(4_097) as usize)
         } else {
             (0, 0)
         };
@@ -128,7 +128,7 @@ impl Plan {
             snapshot_every,
             snapshot_bytes,
             clients: span(&mut rng, 1, 5) as usize,
-            propose_every_ms: span(&mut rng, 5, 200),
+            propose_every_ms: log_uniform(&mut rng, 10, 500),
             heal_all,
             unsafe_disk: false,
         }
@@ -154,6 +154,15 @@ impl Plan {
         add(self.unsafe_disk, "unsafe disk");
         kinds
     }
+}
+
+/// Uniform in `low..=high` on a log scale: as many seeds draw 50–500 as 500–5000, so some
+/// seeds are far more aggressive than the average.
+fn log_uniform(rng: &mut Stream, low: u64, high: u64) -> u64 {
+    let (ln_low, ln_high) = ((low as f64).ln(), (high as f64).ln());
+    let unit = rng.below(1 << 20) as f64 / f64::from(1 << 20);
+    let drawn = (ln_low + unit * (ln_high - ln_low)).exp().round() as u64;
+    drawn.clamp(low, high)
 }
 
 impl fmt::Display for Plan {
