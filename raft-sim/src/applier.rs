@@ -42,8 +42,8 @@ pub struct Appliers {
     logs: Vec<AppliedLog>,
     snapshotting: bool,
     max_index: u64,
-    /// Snapshot after every this many entries (the lab's 10).
-    interval: u64,
+    /// Per server: snapshot after every this many entries (the lab's 10).
+    intervals: Vec<u64>,
     /// Zero bytes appended to every snapshot, to make snapshots as large as a test wants.
     padding: usize,
 }
@@ -55,15 +55,16 @@ impl Appliers {
             logs: vec![AppliedLog::default(); n],
             snapshotting,
             max_index: 0,
-            interval: SNAPSHOT_INTERVAL,
+            intervals: vec![SNAPSHOT_INTERVAL; n],
             padding: 0,
         }
     }
 
-    /// Snapshots every `interval` entries (instead of the lab's 10), each `padding` bytes
-    /// larger than its content.
-    pub fn set_snapshot_policy(&mut self, interval: u64, padding: usize) {
-        self.interval = interval.max(1);
+    /// Server `i` snapshots every `interval` entries (instead of the lab's 10); every
+    /// snapshot is `padding` bytes larger than its content. Servers with different intervals
+    /// hold snapshots at different indexes, as real services that snapshot by size do.
+    pub fn set_snapshot_policy(&mut self, i: usize, interval: u64, padding: usize) {
+        self.intervals[i] = interval.max(1);
         self.padding = padding;
     }
 
@@ -116,7 +117,7 @@ impl Appliers {
             return Ok(None);
         }
         self.logs[i].last_applied = index;
-        if (index + 1) % self.interval != 0 {
+        if (index + 1) % self.intervals[i] != 0 {
             return Ok(None);
         }
         let log = &self.logs[i];

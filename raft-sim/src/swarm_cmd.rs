@@ -56,7 +56,9 @@ fn parse_nodes(text: &str) -> Result<RangeInclusive<usize>, String> {
     let low: usize = low.trim().parse().map_err(|_| bad())?;
     let high: usize = high.trim().parse().map_err(|_| bad())?;
     if low < 1 || high > 64 || low > high {
-        return Err(format!("cluster sizes must be 1 to 64 with A <= B, got {text:?}"));
+        return Err(format!(
+            "cluster sizes must be 1 to 64 with A <= B, got {text:?}"
+        ));
     }
     Ok(low..=high)
 }
@@ -226,7 +228,10 @@ fn print_failures(failures: &[SwarmOutcome]) {
     if failures.is_empty() {
         return;
     }
-    println!("{:<8} {:<9} {:<22} {:>10}  replay", "seed", "class", "invariant", "time");
+    println!(
+        "{:<8} {:<9} {:<22} {:>10}  replay",
+        "seed", "class", "invariant", "time"
+    );
     for outcome in failures {
         let failure = outcome.failure.as_ref().expect("a failure");
         let invariant = failure.invariant.map_or("-".to_string(), |i| i.to_string());

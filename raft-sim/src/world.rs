@@ -143,6 +143,19 @@ pub struct World {
     crash_rng: Stream,
     unsafe_disks: bool,
     tamper: Option<Tamper>,
+    flow: Option<FlowLimits>,
+}
+
+/// The core's batching and flow-control knobs ([`Config`]'s `max_entries_per_message`,
+/// `max_bytes_per_message`, `max_inflight_messages`) for every node started from now on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlowLimits {
+    /// Entries per AppendEntries.
+    pub max_entries: usize,
+    /// Command bytes per AppendEntries (at least one entry always goes).
+    pub max_bytes: usize,
+    /// Unacknowledged AppendEntries per follower.
+    pub max_inflight: u32,
 }
 
 impl World {
@@ -173,6 +186,7 @@ impl World {
             crash_rng: Stream::new(seed, "crash-points", 0),
             unsafe_disks: false,
             tamper: None,
+            flow: None,
         }
     }
 
@@ -284,6 +298,12 @@ impl World {
         }
     }
 
+    /// Nodes started from now on use these batching and flow-control limits instead of the
+    /// core's defaults.
+    pub fn set_flow_limits(&mut self, flow: FlowLimits) {
+        self.flow = Some(flow);
+    }
+
     /// Disarms a crash armed by [`Self::crash_in_next_step`] that has not happened yet.
     pub fn cancel_crash(&mut self, i: usize) {
         self.servers[i].crash_armed = false;
@@ -355,7 +375,12 @@ impl World {
         let snapshot = restored.snapshot.data.clone();
         let peers = (0..self.servers.len()).map(|j| NodeId(j as u64)).collect();
         let seed = derive_seed(self.seed, "node", (i as u64) << 32 | incarnation);
-        let config = Config::new(NodeId(i as u64), peers, seed);
+        let mut config = Config::new(NodeId(i as u64), peers, seed);
+        if let Some(flow) = self.flow {
+            config.max_entries_per_message = flow.max_entries;
+            config.max_bytes_per_message = flow.max_bytes;
+            config.max_inflight_messages = flow.max_inflight;
+        }
         let node = RaftNode::new(config, Some(restored)).expect("valid configuration");
         self.servers[i].node = Some(node);
         self.network.register(i, incarnation);

@@ -238,7 +238,9 @@ fn a_crash_inside_a_snapshot_step_ends_the_batch() {
     };
     let outcome = run_body(setup, Edition::Y2024, 7, false, |t| async move {
         t.begin("crash while snapshotting");
-        t.world().appliers_mut().set_snapshot_policy(2, 0);
+        for i in 0..3 {
+            t.world().appliers_mut().set_snapshot_policy(i, 2, 0);
+        }
         let leader = t.check_one_leader().await?;
         let follower = (leader + 1) % 3;
         // Eight entries at once: followers store them now and learn they are committed only

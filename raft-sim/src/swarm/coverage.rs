@@ -30,19 +30,41 @@ impl Coverage {
         let latency = plan.latency_ms.map_or(0, |(_, high)| high);
         count("latency (max ms)", plan.latency_ms.is_some(), latency);
         count("loss (per mille)", plan.loss > 0, plan.loss);
-        count("duplication (per mille)", plan.duplicate > 0, plan.duplicate);
+        count(
+            "duplication (per mille)",
+            plan.duplicate > 0,
+            plan.duplicate,
+        );
         count("reordering (per mille)", plan.reorder > 0, plan.reorder);
         for kind in &plan.topologies {
             count(topology_label(kind.name()), true, plan.hold_ms);
         }
         let crashes = plan.crash_every_ms > 0;
         count("crashes (mean gap ms)", crashes, plan.crash_every_ms);
-        count("torn writes (per mille)", crashes && plan.mid_write > 0, plan.mid_write);
-        count("clock skew (percent)", plan.skew_percent > 0, plan.skew_percent);
-        count("snapshots (every n)", plan.snapshot_every > 0, plan.snapshot_every);
+        count(
+            "torn writes (per mille)",
+            crashes && plan.mid_write > 0,
+            plan.mid_write,
+        );
+        count(
+            "clock skew (percent)",
+            plan.skew_percent > 0,
+            plan.skew_percent,
+        );
+        count(
+            "snapshots (every n)",
+            plan.snapshot_every > 0,
+            plan.snapshot_every,
+        );
+        let batch = plan.flow.map_or(0, |(entries, _, _)| entries as u64);
+        count("small batches (max entries)", plan.flow.is_some(), batch);
         count("clients", true, plan.clients as u64);
         count("fault phase (ms)", true, plan.time_ms);
-        count("heal majority only", !plan.heal_all, plan.nodes as u64 / 2 + 1);
+        count(
+            "heal majority only",
+            !plan.heal_all,
+            plan.nodes as u64 / 2 + 1,
+        );
         count("unsafe disk", plan.unsafe_disk, 1);
     }
 
@@ -81,7 +103,11 @@ fn topology_label(name: &str) -> &'static str {
 
 impl fmt::Display for Coverage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sizes: Vec<String> = self.nodes.iter().map(|(n, c)| format!("{n}: {c}")).collect();
+        let sizes: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|(n, c)| format!("{n}: {c}"))
+            .collect();
         writeln!(f, "cluster sizes        {}", sizes.join(", "))?;
         for (kind, (count, low, high)) in &self.kinds {
             writeln!(f, "{kind:<28} {count:>7} seeds, {low}–{high}")?;

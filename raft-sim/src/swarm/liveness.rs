@@ -29,8 +29,15 @@ pub async fn check(t: &Tester, plan: &Plan, ticks: &mut [SimTime], mut rng: Stre
     let healed = heal(t, plan, ticks, &mut rng);
     let committed = t.world().checkers().highest_committed();
     let committed = committed.map_or(0, |(index, _)| index.0);
-    let slowest_tick = healed.iter().map(|&i| ticks[i]).max().unwrap_or(DEFAULT_TICK);
-    let election_max = t.world().node(healed[0]).map_or(60, |n| n.config().election_ticks_max);
+    let slowest_tick = healed
+        .iter()
+        .map(|&i| ticks[i])
+        .max()
+        .unwrap_or(DEFAULT_TICK);
+    let election_max = t
+        .world()
+        .node(healed[0])
+        .map_or(60, |n| n.config().election_ticks_max);
     let latency = plan.latency_ms.map_or(0, |(_, high)| high * MS);
     let bound = TIMEOUTS_ALLOWED * (u64::from(election_max) * slowest_tick + 2 * latency);
     let healed_at = t.now();
@@ -47,14 +54,18 @@ pub async fn check(t: &Tester, plan: &Plan, ticks: &mut [SimTime], mut rng: Stre
     }
     for probe in 1..=PROBES {
         if !commit_on_all(t, &healed, Value::Int(-probe), bound).await {
-            return t.fail(late(format!("a new command (probe {probe}) did not commit")));
+            return t.fail(late(format!(
+                "a new command (probe {probe}) did not commit"
+            )));
         }
     }
     let caught_up = |t: &Tester| {
         let world = t.world();
-        healed
-            .iter()
-            .all(|&i| world.node(i).is_some_and(|n| n.last_applied().0 >= committed))
+        healed.iter().all(|&i| {
+            world
+                .node(i)
+                .is_some_and(|n| n.last_applied().0 >= committed)
+        })
     };
     if !wait(t, bound, caught_up).await {
         return t.fail(late(format!(
@@ -83,13 +94,13 @@ fn heal(t: &Tester, plan: &Plan, ticks: &mut [SimTime], rng: &mut Stream) -> Vec
     set_cuts(t, "healed", &cuts);
     {
         let mut world = t.world();
-        let latency = plan.latency_ms.map_or(MessageFaults::default(), |(low, high)| {
-            MessageFaults {
+        let latency = plan
+            .latency_ms
+            .map_or(MessageFaults::default(), |(low, high)| MessageFaults {
                 latency_min: low * MS,
                 latency_max: high * MS,
                 ..MessageFaults::default()
-            }
-        });
+            });
         world.network_mut().set_message_faults(latency);
         world.network_mut().set_duplication(0);
         for i in 0..n {

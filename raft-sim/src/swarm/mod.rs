@@ -29,7 +29,7 @@ use crate::network::MessageFaults;
 use crate::rng::Stream;
 use crate::runner::run_tester;
 use crate::tester::{TestResult, Tester};
-use crate::world::{Edition, SimTime, World, DEFAULT_TICK, MS};
+use crate::world::{Edition, FlowLimits, SimTime, World, DEFAULT_TICK, MS};
 use std::cell::Cell;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -154,9 +154,22 @@ pub fn run(seed: u64, plan: &Plan, trace: bool) -> SwarmOutcome {
 fn run_plan(seed: u64, plan: &Plan, trace: bool) -> SwarmOutcome {
     let snapshots = plan.snapshot_every > 0;
     let mut world = World::new(plan.nodes, seed, Edition::Y2024, snapshots, trace);
-    world
-        .appliers_mut()
-        .set_snapshot_policy(plan.snapshot_every, plan.snapshot_bytes);
+    // Each server snapshots at its own pace (every 1 to 2 times the plan's interval), so
+    // snapshots sit at different indexes on different servers.
+    let mut pace = Stream::new(seed, "swarm-snapshot-pace", 0);
+    for i in 0..plan.nodes {
+        let every = plan.snapshot_every + pace.below(plan.snapshot_every + 1);
+        world
+            .appliers_mut()
+            .set_snapshot_policy(i, every, plan.snapshot_bytes);
+    }
+    if let Some((max_entries, max_bytes, max_inflight)) = plan.flow {
+        world.set_flow_limits(FlowLimits {
+            max_entries,
+            max_bytes,
+            max_inflight,
+        });
+    }
     world.set_unsafe_disks(plan.unsafe_disk);
     let t = Tester::with_world(world, seed);
     let liveness_failed = Rc::new(Cell::new(false));

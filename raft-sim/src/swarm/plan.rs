@@ -60,6 +60,9 @@ pub struct Plan {
     pub snapshot_every: u64,
     /// Extra bytes in every snapshot.
     pub snapshot_bytes: usize,
+    /// The core's batching and flow control, `(max entries, max bytes, max in flight)` per
+    /// message; `None`: the defaults.
+    pub flow: Option<(usize, usize, u32)>,
     /// Concurrent clients proposing commands.
     pub clients: usize,
     /// A client's mean pause between proposals (ms).
@@ -76,7 +79,17 @@ impl Plan {
     pub fn draw(seed: u64, limits: &Limits) -> Plan {
         let mut rng = Stream::new(seed, "swarm-plan", 0);
         let mut coin = || rng.below(2) == 1;
-        let on = [coin(), coin(), coin(), coin(), coin(), coin(), coin(), coin()];
+        let on = [
+            coin(),
+            coin(),
+            coin(),
+            coin(),
+            coin(),
+            coin(),
+            coin(),
+            coin(),
+            coin(),
+        ];
         let heal_all = coin();
         let span = |rng: &mut Stream, low: u64, high: u64| low + rng.below(high - low + 1);
         let (first, last) = (*limits.nodes.start(), *limits.nodes.end());
@@ -112,6 +125,11 @@ impl Plan {
         } else {
             (0, 0)
         };
+        let flow = on[8].then(|| {
+            let entries = log_uniform(&mut rng, 1, 64) as usize;
+            let bytes = log_uniform(&mut rng, 16, 65_536) as usize;
+            (entries, bytes, span(&mut rng, 1, 8) as u32)
+        });
         Plan {
             nodes,
             time_ms,
@@ -127,6 +145,7 @@ impl Plan {
             skew_percent,
             snapshot_every,
             snapshot_bytes,
+            flow,
             clients: span(&mut rng, 1, 5) as usize,
             propose_every_ms: log_uniform(&mut rng, 10, 500),
             heal_all,
@@ -151,6 +170,7 @@ impl Plan {
         add(self.mid_write > 0 && self.crash_every_ms > 0, "torn writes");
         add(self.skew_percent > 0, "clock skew");
         add(self.snapshot_every > 0, "snapshots");
+        add(self.flow.is_some(), "small batches");
         add(self.unsafe_disk, "unsafe disk");
         kinds
     }
@@ -183,6 +203,10 @@ impl fmt::Display for Plan {
         match topologies.is_empty() {
             true => write!(f, ",topo=none")?,
             false => write!(f, ",topo={}/{}", topologies.join("+"), self.hold_ms)?,
+        }
+        match self.flow {
+            Some((entries, bytes, inflight)) => write!(f, ",flow={entries}/{bytes}/{inflight}")?,
+            None => write!(f, ",flow=default")?,
         }
         write!(
             f,
@@ -234,6 +258,15 @@ impl FromStr for Plan {
                         .collect::<Result<_, _>>()?;
                     plan.hold_ms = number(hold)?;
                 }
+                "flow" if value == "default" => plan.flow = None,
+                "flow" => {
+                    let parts: Vec<&str> = value.split('/').collect();
+                    let [entries, bytes, inflight] = parts[..] else {
+                        return Err(bad());
+                    };
+                    let (entries, bytes) = (number(entries)? as usize, number(bytes)? as usize);
+                    plan.flow = Some((entries, bytes, number(inflight)? as u32));
+                }
                 "crash" => {
                     let parts: Vec<&str> = value.split('/').collect();
                     let [every, down, mid] = parts[..] else {
@@ -280,6 +313,12 @@ impl Plan {
         if self.skew_percent > 90 {
             return Err("skew must be at most 90 %".into());
         }
+        if self
+            .flow
+            .is_some_and(|(entries, bytes, inflight)| entries == 0 || bytes == 0 || inflight == 0)
+        {
+            return Err("flow limits must be at least 1".into());
+        }
         if self.latency_ms.is_some_and(|(low, high)| low > high) {
             return Err("lat=LOW-HIGH needs LOW <= HIGH".into());
         }
@@ -319,7 +358,10 @@ mod tests {
     #[test]
     fn bad_plans_are_refused_with_a_reason() {
         assert!("n=0".parse::<Plan>().unwrap_err().contains("servers"));
-        assert!("loss=2000".parse::<Plan>().unwrap_err().contains("per mille"));
+        assert!("loss=2000"
+            .parse::<Plan>()
+            .unwrap_err()
+            .contains("per mille"));
         assert!("bogus=1".parse::<Plan>().unwrap_err().contains("unknown"));
         assert!("topo=ring/5".parse::<Plan>().unwrap_err().contains("topo"));
     }

@@ -66,7 +66,9 @@ impl TopologyKind {
             }
             TopologyKind::Isolate => {
                 let lonely = rng.below(n as u64) as usize;
-                (0..n).filter(|&b| b != lonely).for_each(|b| cut_both(lonely, b));
+                (0..n)
+                    .filter(|&b| b != lonely)
+                    .for_each(|b| cut_both(lonely, b));
             }
             TopologyKind::OneWay => {
                 let x = rng.below(n as u64) as usize;

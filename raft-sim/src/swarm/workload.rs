@@ -1,11 +1,16 @@
-//! Clients: each proposes unique commands to the server it believes leads, follows leader
-//! hints, and pauses a random while between proposals, until the fault phase ends.
+//! Clients, closed-loop like real ones: each proposes a unique command to the server it
+//! believes leads, waits (a while) for it to be applied there, follows leader hints, and
+//! thinks a random while before the next, until the fault phase ends. A cluster therefore never
+//! holds more than one uncommitted command per client that is still being waited for.
 
 use super::plan::Plan;
 use crate::rng::Stream;
 use crate::tester::{TestResult, Tester};
 use crate::value::Value;
-use crate::world::SimTime;
+use crate::world::{SimTime, MS};
+
+/// How long a client waits for its command before giving up on it (it may still commit).
+const PATIENCE: SimTime = 1_000 * MS;
 
 /// Client `id`'s loop.
 pub async fn client(t: Tester, id: u64, plan: Plan, mut rng: Stream, end: SimTime) -> TestResult {
@@ -15,7 +20,13 @@ pub async fn client(t: Tester, id: u64, plan: Plan, mut rng: Stream, end: SimTim
     while t.now() < end {
         sequence += 1;
         let command = Value::Int((id << 32 | sequence) as i64);
-        if !t.start(target, command).is_leader {
+        let started = t.start(target, command.clone());
+        if started.is_leader {
+            let give_up = (t.now() + PATIENCE).min(end);
+            while t.now() < give_up && !applied(&t, target, started.index, &command) {
+                t.sleep(5).await;
+            }
+        } else {
             let hint = t.world().node(target).and_then(|node| node.leader_hint());
             target = match hint {
                 Some(leader) if (leader.0 as usize) < plan.nodes => leader.0 as usize,
@@ -25,4 +36,9 @@ pub async fn client(t: Tester, id: u64, plan: Plan, mut rng: Stream, end: SimTim
         t.sleep(1 + rng.below(2 * plan.propose_every_ms)).await;
     }
     Ok(())
+}
+
+/// Whether server `i` has applied `command` at `index`.
+fn applied(t: &Tester, i: usize, index: u64, command: &Value) -> bool {
+    t.world().appliers().applied(i, index) == Some(command)
 }
