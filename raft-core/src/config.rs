@@ -1,5 +1,6 @@
 //! Static configuration of one node, and its validation.
 
+use crate::persist::DecodeError;
 use crate::types::NodeId;
 use std::fmt;
 
@@ -94,7 +95,7 @@ pub enum ConfigError {
     /// A message or in-flight limit is zero.
     ZeroLimit,
     /// The restored state is internally inconsistent (see `PersistentState::validate`).
-    Restored(String),
+    Restored(DecodeError),
 }
 
 impl fmt::Display for ConfigError {

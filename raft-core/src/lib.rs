@@ -81,6 +81,7 @@ pub use message::{
 };
 pub use node::{RaftNode, RoleKind};
 pub use persist::{
-    ChangeError, DecodeError, HardState, LogAppend, PersistChange, PersistentState, Snapshot,
+    ChangeError, DecodeError, HardState, Inconsistency, LogAppend, PersistChange, PersistentState,
+    Snapshot,
 };
 pub use types::{Entry, LogIndex, NodeId, SharedBytes, Term};

@@ -72,9 +72,7 @@ impl RaftNode {
     pub fn new(config: Config, restored: Option<PersistentState>) -> Result<RaftNode, ConfigError> {
         config.validate()?;
         let state = restored.unwrap_or_default();
-        state
-            .validate()
-            .map_err(|e| ConfigError::Restored(e.to_string()))?;
+        state.validate().map_err(ConfigError::Restored)?;
         let snapshot_index = state.snapshot.index;
         let mut node = RaftNode {
             rng: ChaCha8Rng::seed_from_u64(config.seed),

@@ -75,7 +75,12 @@ pub fn state_after_snapshot(
         snapshot: Snapshot {
             index: LogIndex(snapshot_index),
             term: Term(snapshot_term),
-            data: cmd("snapshot"),
+            // Index 0 stands for "no snapshot", which has no data.
+            data: if snapshot_index == 0 {
+                cmd("")
+            } else {
+                cmd("snapshot")
+            },
         },
         entries: entries_at(snapshot_index + 1, terms),
     }
