@@ -197,9 +197,11 @@ impl MiniCluster {
             let expected = last.0.checked_add(u64::from(k) + 1).map(LogIndex);
             match index {
                 Some(index) if Some(index) == expected => proposed.push((index, command)),
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "proposal {k} to leader {leader}: placed at {other:?}, expected {expected:?}"
-                )),
+                ))
+                }
             }
         }
         Ok(proposed)
