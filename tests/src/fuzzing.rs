@@ -198,9 +198,8 @@ impl MiniCluster {
             match index {
                 Some(index) if Some(index) == expected => proposed.push((index, command)),
                 other => {
-                    return Err(format!(
-                    "proposal {k} to leader {leader}: placed at {other:?}, expected {expected:?}"
-                ))
+                    let why = format!("placed at {other:?}, expected {expected:?}");
+                    return Err(format!("proposal {k} to leader {leader}: {why}"));
                 }
             }
         }
