@@ -7,6 +7,7 @@
 
 use crate::executor::{Executor, JoinHandle};
 use crate::rng::Stream;
+use crate::trace::Trace;
 use crate::value::Value;
 use crate::world::{Edition, SimTime, StartResult, World, MS};
 use std::cell::{RefCell, RefMut};
@@ -97,7 +98,12 @@ pub struct Tester(Rc<Inner>);
 impl Tester {
     /// Builds the cluster and starts every server, as the edition's constructor does (§B.1).
     pub fn new(setup: Setup, edition: Edition, seed: u64, trace: bool) -> Tester {
-        let world = World::new(setup.servers, seed, edition, setup.snapshot, trace);
+        Tester::with_trace(setup, edition, seed, Trace::new(trace))
+    }
+
+    /// Like [`Tester::new`], recording into `trace` (which may stream to a file).
+    pub fn with_trace(setup: Setup, edition: Edition, seed: u64, trace: Trace) -> Tester {
+        let world = World::with_trace(setup.servers, seed, edition, setup.snapshot, trace);
         let t = Tester(Rc::new(Inner {
             world: RefCell::new(world),
             executor: Executor::default(),

@@ -122,8 +122,19 @@ pub struct World {
 }
 
 impl World {
-    /// `n` servers, none started yet, on a reliable network.
+    /// `n` servers, none started yet, on a reliable network; trace lines kept if `trace`.
     pub fn new(n: usize, seed: u64, edition: Edition, snapshotting: bool, trace: bool) -> World {
+        World::with_trace(n, seed, edition, snapshotting, Trace::new(trace))
+    }
+
+    /// Like [`World::new`], recording into `trace` (which may stream to a file).
+    pub fn with_trace(
+        n: usize,
+        seed: u64,
+        edition: Edition,
+        snapshotting: bool,
+        trace: Trace,
+    ) -> World {
         World {
             now: 0,
             seq: 0,
@@ -141,7 +152,7 @@ impl World {
             edition,
             seed,
             failure: None,
-            trace: Trace::new(trace),
+            trace,
             actions: Vec::new(),
             leaders: BTreeMap::new(),
         }
@@ -199,6 +210,11 @@ impl World {
     /// The trace recorder.
     pub fn trace(&self) -> &Trace {
         &self.trace
+    }
+
+    /// The trace recorder, to add lines or finish it.
+    pub fn trace_mut(&mut self) -> &mut Trace {
+        &mut self.trace
     }
 
     /// Sets how long server `i`'s ticks are, from its next tick on (clock rate, for skew).
@@ -335,10 +351,12 @@ impl World {
             Some(_) => self.network.request_arrives(packet.to),
             None => self.network.reply_arrives(packet.to, packet.bytes),
         };
+        let (from, to) = (packet.from.server, packet.to.server);
         if !arrived {
+            let why = "receiver restarted or crashed";
+            self.trace.dropped(self.now, from, to, &packet.message, why);
             return;
         }
-        let (from, to) = (packet.from.server, packet.to.server);
         self.trace.message(self.now, from, to, &packet.message);
         let event = Event::Receive {
             from: NodeId(from as u64),
@@ -353,7 +371,12 @@ impl World {
     fn step(&mut self, i: usize, event: Event, call: Option<Call>) -> Option<(u64, u64)> {
         let mut actions = std::mem::take(&mut self.actions);
         let node = self.servers[i].node.as_mut().expect("stepping a live node");
+        let role_before = node.role();
         node.step_into(event, &mut actions);
+        if node.role() != role_before {
+            self.trace.role(self.now, i, node.role(), node.term());
+        }
+        let node = self.servers[i].node.as_ref().expect("stepping a live node");
         if node.is_leader() {
             let term = node.term().0;
             if let Some(&other) = self.leaders.get(&term).filter(|&&other| other != i) {
@@ -372,6 +395,7 @@ impl World {
         for action in actions.drain(..) {
             match action {
                 Action::Persist(change) => {
+                    self.trace.persist(self.now, i, &change);
                     if let Err(e) = self.servers[i].durable.apply(&change) {
                         self.fail(format!("core bug: server {i} asked for {e}"));
                     }
@@ -427,7 +451,14 @@ impl World {
                 incarnation: self.servers[target].incarnation,
             };
             let call = Some(self.network.start_call(from));
-            for delay in self.network.send_request(from, to, bytes) {
+            let reachable = self.network.link_up(from, to);
+            let delays = self.network.send_request(from, to, bytes);
+            if delays.is_empty() {
+                let why = if reachable { "lost" } else { "unreachable" };
+                self.trace
+                    .dropped(self.now, from.server, target, &message, why);
+            }
+            for delay in delays {
                 let packet = Packet {
                     from,
                     to,
@@ -442,15 +473,23 @@ impl World {
         let Some(call) = call.filter(|c| c.caller.server == target) else {
             return; // a reply with no call to ride on: the core never sends one
         };
-        if let Some(delay) = self.network.send_reply(from, call) {
-            let packet = Packet {
-                from,
-                to: call.caller,
-                message,
-                call: None,
-                bytes,
-            };
-            self.schedule(delay, SimEvent::Deliver(packet));
+        let reachable = self.network.link_up(call.caller, from);
+        match self.network.send_reply(from, call) {
+            Some(delay) => {
+                let packet = Packet {
+                    from,
+                    to: call.caller,
+                    message,
+                    call: None,
+                    bytes,
+                };
+                self.schedule(delay, SimEvent::Deliver(packet));
+            }
+            None => {
+                let why = if reachable { "lost" } else { "call cut" };
+                self.trace
+                    .dropped(self.now, from.server, target, &message, why);
+            }
         }
     }
 }
