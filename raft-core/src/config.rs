@@ -33,6 +33,9 @@ pub struct Config {
     /// together.
     pub max_inflight_messages: u32,
     /// Seed of the node's random generator (election timeouts). Nothing else is random.
+    /// Give every node of a cluster a different seed (a restarted node a fresh one too): nodes
+    /// with equal seeds draw equal timeouts, and if they start together they stand for
+    /// election together and split the vote in every term.
     pub seed: u64,
 }
 
