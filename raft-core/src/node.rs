@@ -220,7 +220,7 @@ impl RaftNode {
     pub(crate) fn append_to_log(&mut self, entries: Vec<Entry>) {
         if entries.is_empty() {
             // A heartbeat or a duplicate request adds nothing: it must not cost the driver a
-            // durable write (Persist is O(change), design.md §3).
+            // durable write (Persist is O(change): see `PersistChange`).
             return;
         }
         let first_index = self.log.last_index().next();

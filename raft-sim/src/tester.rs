@@ -1,4 +1,4 @@
-//! The lab's tester (lab-tests.md §B) over the simulated world, in virtual time.
+//! The lab's tester over the simulated world, in virtual time (`docs/lab-harness.md`).
 //!
 //! Test bodies are `async` functions of a [`Tester`]. Everything that waits in the lab
 //! (`time.Sleep`, polling loops, client goroutines) waits here in virtual time, through
@@ -96,7 +96,7 @@ struct Inner {
 pub struct Tester(Rc<Inner>);
 
 impl Tester {
-    /// Builds the cluster and starts every server, as the edition's constructor does (§B.1).
+    /// Builds the cluster and starts every server, as the edition's constructor does.
     pub fn new(setup: Setup, edition: Edition, seed: u64, trace: bool) -> Tester {
         Tester::with_trace(setup, edition, seed, Trace::new(trace))
     }
@@ -270,7 +270,7 @@ impl Tester {
 
     // ---- the cluster -----------------------------------------------------------------
 
-    /// Whole-server connect (§A.5).
+    /// Whole-server connect (`docs/lab-harness.md`, "The network").
     pub fn connect(&self, i: usize) {
         let mut world = self.world();
         let now = world.now();
@@ -278,7 +278,7 @@ impl Tester {
         world.trace_note(now, format!("connect s{i}"));
     }
 
-    /// Whole-server disconnect (§A.5).
+    /// Whole-server disconnect (`docs/lab-harness.md`, "The network").
     pub fn disconnect(&self, i: usize) {
         let mut world = self.world();
         let now = world.now();
@@ -333,7 +333,7 @@ impl Tester {
         }
     }
 
-    /// Where 2024 only disconnects a server that 2025 shuts down (TestPersist1/2, §E.3).
+    /// Where 2024 only disconnects a server that 2025 shuts down (TestPersist1/2; `docs/lab-harness.md`, "Where the editions differ", 3).
     pub fn disconnect_2024_crash_2025(&self, i: usize) {
         match self.edition() {
             Edition::Y2024 => self.disconnect(i),

@@ -23,7 +23,8 @@ pub const MS: SimTime = 1000;
 /// The default length of a node's tick: the core's defaults assume 10 ms.
 pub const DEFAULT_TICK: SimTime = 10 * MS;
 
-/// Which edition of the lab's harness to mirror (lab-tests.md §E).
+/// Which edition of the lab's harness to mirror (`docs/lab-harness.md`, "Where the editions
+/// differ").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Edition {
     /// MIT 6.5840 spring 2024 (`src/raft`).
@@ -421,7 +422,7 @@ impl World {
             }
         }
         self.actions = actions;
-        // The snapshot applier calls Snapshot() right after applying 9, 19, … (lab §B.2).
+        // The snapshot applier calls Snapshot() right after applying 9, 19, …
         for (index, data) in compact {
             self.step(
                 i,

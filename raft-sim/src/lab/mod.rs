@@ -251,7 +251,8 @@ pub fn all() -> Vec<LabTest> {
 }
 
 /// TestSnapshotAllCrash3D and TestSnapshotInit3D ran on a reliable network in 2024 and on an
-/// unreliable one in 2025 (the flag's polarity flipped, lab-tests.md §E.1).
+/// unreliable one in 2025 (the flag's polarity flipped; `docs/lab-harness.md`, "Where the
+/// editions differ", 1).
 fn snapshot_restart_setup(edition: Edition) -> Setup {
     Setup {
         servers: 3,
