@@ -336,3 +336,113 @@ fn passed_line(outcome: &Outcome, stats: &Stats) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    fn outcome(test: &LabTest, seed: u64, fails: bool) -> Outcome {
+        let mut outcome = panicked(test, (0, Edition::Y2024, seed), String::new());
+        outcome.result = match fails {
+            true => Err(Failure {
+                message: format!("one(10{seed}) failed to reach agreement"),
+                time: 12_345_000,
+            }),
+            false => Ok(Stats {
+                description: "Test (3B): basic agreement".into(),
+                time: 1_000_000,
+                peers: 3,
+                rpcs: 16,
+                bytes: 1234,
+                commands: 3,
+            }),
+        };
+        outcome
+    }
+
+    /// A sweep of seeds 0.. where seeds 3 and 7 fail, stopped after `seeds` results; returns
+    /// what was printed and the tally.
+    fn sweep_with_failures(jobs: usize, sweeping: bool, seeds: u64) -> (String, Tally) {
+        let tests = vec![lab::find("BasicAgree3B").expect("exists")];
+        let printed = Rc::new(RefCell::new(Vec::new()));
+        let mut out = Out::capture(Rc::clone(&printed));
+        let mut tally = Tally::default();
+        let options = sweep::Options {
+            jobs,
+            progress: None,
+        };
+        let runs = (0u64..).map(|seed| (0, Edition::Y2024, seed));
+        let result = sweep::run(
+            runs,
+            options,
+            &mut out,
+            |&(_, _, seed): &Run| {
+                let outcome = outcome(&lab::find("BasicAgree3B").unwrap(), seed, seed % 4 == 3);
+                Ok(Ran { outcome, wall: 0.0 })
+            },
+            |out, run, result| {
+                tally.record(out, &tests, run, result, sweeping)?;
+                match tally.runs {
+                    n if n == seeds => Err(Stop::BrokenPipe), // stop the endless sweep here
+                    _ => Ok(()),
+                }
+            },
+        );
+        assert!(matches!(result, Err(Stop::BrokenPipe)));
+        let text = String::from_utf8(printed.borrow().clone()).unwrap();
+        (text, tally)
+    }
+
+    #[test]
+    fn a_sweep_prints_each_failure_when_it_is_known_and_no_pass() {
+        for jobs in [1, 3] {
+            // Stopped after 8 results: seeds 3 and 7 failed, and both were printed by then.
+            let (text, tally) = sweep_with_failures(jobs, true, 8);
+            assert_eq!((tally.runs, tally.failed), (8, 2));
+            assert_eq!(text.matches("... FAILED").count(), 2, "{text}");
+            assert!(text.contains("    seed:    3\n"), "{text}");
+            assert!(
+                text.contains("    check:   one(107) failed to reach agreement"),
+                "{text}"
+            );
+            assert!(text.contains("--edition 2024 --seed 7 --trace"), "{text}");
+            assert!(!text.contains("Passed"), "{text}");
+        }
+    }
+
+    #[test]
+    fn outside_a_sweep_every_run_prints_its_line() {
+        let (text, tally) = sweep_with_failures(2, false, 4);
+        assert_eq!((tally.runs, tally.failed), (4, 1));
+        assert_eq!(
+            text.matches("Test (3B): basic agreement ... Passed")
+                .count(),
+            3
+        );
+        assert_eq!(text.matches("... FAILED").count(), 1);
+    }
+
+    #[test]
+    fn a_panicking_run_is_reported_as_a_failure_with_its_replay_command() {
+        let tests = vec![lab::find("Figure83C").expect("exists")];
+        let printed = Rc::new(RefCell::new(Vec::new()));
+        let out = Out::capture(Rc::clone(&printed));
+        let mut tally = Tally::default();
+        let run = (0, Edition::Y2025, 42);
+        tally
+            .record(&out, &tests, run, Err("index out of bounds".into()), true)
+            .expect("printed");
+        let text = String::from_utf8(printed.borrow().clone()).unwrap();
+        assert_eq!(tally.failed, 1);
+        assert!(
+            text.contains("check:   panicked: index out of bounds"),
+            "{text}"
+        );
+        assert!(
+            text.contains("--run '^Figure83C$' --edition 2025 --seed 42"),
+            "{text}"
+        );
+    }
+}

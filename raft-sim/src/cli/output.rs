@@ -43,11 +43,28 @@ impl Stop {
 #[derive(Default)]
 pub struct Out {
     bar: Option<ProgressBar>,
+    /// Where lines go instead of standard output (tests).
+    #[cfg(test)]
+    capture: Option<std::rc::Rc<std::cell::RefCell<Vec<u8>>>>,
 }
 
 impl Out {
+    /// An `Out` whose lines go to `buffer`, for tests.
+    #[cfg(test)]
+    pub fn capture(buffer: std::rc::Rc<std::cell::RefCell<Vec<u8>>>) -> Out {
+        Out {
+            bar: None,
+            capture: Some(buffer),
+        }
+    }
+
     /// Writes one line and flushes it, so that it is seen at once even through a pipe.
     pub fn line(&self, text: impl Display) -> Result<(), Stop> {
+        #[cfg(test)]
+        if let Some(buffer) = &self.capture {
+            writeln!(buffer.borrow_mut(), "{text}").expect("a Vec takes every write");
+            return Ok(());
+        }
         let write = || {
             let mut out = io::stdout().lock();
             writeln!(out, "{text}")?;
