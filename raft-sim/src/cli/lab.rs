@@ -2,7 +2,7 @@
 
 use super::args::SweepArgs;
 use super::output::{Out, Stop};
-use super::sweep::{self, ItemResult};
+use super::sweep::{self, Counts, ItemResult};
 use super::WallClock;
 use clap::ValueEnum;
 use raft_sim::lab::{self, LabTest};
@@ -119,7 +119,7 @@ pub fn run(args: LabArgs) -> ExitCode {
     let wall = clock.elapsed_secs();
     match swept.and_then(|()| tally.summary(&out, sweeping, wall)) {
         Err(stop) => stop.exit(),
-        Ok(()) if tally.failed == 0 => ExitCode::SUCCESS,
+        Ok(()) if tally.counts.failed == 0 => ExitCode::SUCCESS,
         Ok(()) => ExitCode::FAILURE,
     }
 }
@@ -226,10 +226,8 @@ fn traced_to_file(
 /// Counters kept as results stream in.
 #[derive(Default)]
 struct Tally {
-    runs: u64,
-    failed: u64,
+    counts: Counts<Outcome>,
     virtual_us: u128,
-    slowest: Option<(f64, Outcome)>,
 }
 
 impl Tally {
@@ -249,32 +247,26 @@ impl Tally {
                 wall: 0.0,
             },
         };
-        self.runs += 1;
         self.virtual_us += u128::from(outcome.virtual_time);
         match &outcome.result {
             Ok(stats) if !sweeping => out.line(passed_line(&outcome, stats))?,
             Ok(_) => {}
-            Err(failure) => {
-                self.failed += 1;
-                print_failure(out, &outcome, failure)?;
-            }
+            Err(failure) => print_failure(out, &outcome, failure)?,
         }
-        if self.slowest.as_ref().is_none_or(|(w, _)| wall > *w) {
-            self.slowest = Some((wall, outcome));
-        }
+        self.counts.count(!outcome.passed(), wall, outcome);
         Ok(())
     }
 
     fn summary(&self, out: &Out, sweeping: bool, wall: f64) -> Result<(), Stop> {
         out.line(format!(
             "{} runs, {} passed, {} failed; {:.1}s virtual in {:.2}s wall",
-            self.runs,
-            self.runs - self.failed,
-            self.failed,
+            self.counts.done,
+            self.counts.passed(),
+            self.counts.failed,
             self.virtual_us as f64 / 1e6,
             wall
         ))?;
-        match &self.slowest {
+        match &self.counts.slowest {
             Some((secs, outcome)) if sweeping => out.line(format!(
                 "slowest run: {} {} seed {} ({secs:.3}s wall, {:.1}s virtual)",
                 outcome.go_name,
@@ -384,7 +376,7 @@ mod tests {
             },
             |out, run, result| {
                 tally.record(out, &tests, run, result, sweeping)?;
-                match tally.runs {
+                match tally.counts.done {
                     n if n == seeds => Err(Stop::BrokenPipe), // stop the endless sweep here
                     _ => Ok(()),
                 }
@@ -400,7 +392,7 @@ mod tests {
         for jobs in [1, 3] {
             // Stopped after 8 results: seeds 3 and 7 failed, and both were printed by then.
             let (text, tally) = sweep_with_failures(jobs, true, 8);
-            assert_eq!((tally.runs, tally.failed), (8, 2));
+            assert_eq!((tally.counts.done, tally.counts.failed), (8, 2));
             assert_eq!(text.matches("... FAILED").count(), 2, "{text}");
             assert!(text.contains("    seed:    3\n"), "{text}");
             assert!(
@@ -415,7 +407,7 @@ mod tests {
     #[test]
     fn outside_a_sweep_every_run_prints_its_line() {
         let (text, tally) = sweep_with_failures(2, false, 4);
-        assert_eq!((tally.runs, tally.failed), (4, 1));
+        assert_eq!((tally.counts.done, tally.counts.failed), (4, 1));
         assert_eq!(
             text.matches("Test (3B): basic agreement ... Passed")
                 .count(),
@@ -435,7 +427,7 @@ mod tests {
             .record(&out, &tests, run, Err("index out of bounds".into()), true)
             .expect("printed");
         let text = String::from_utf8(printed.borrow().clone()).unwrap();
-        assert_eq!(tally.failed, 1);
+        assert_eq!(tally.counts.failed, 1);
         assert!(
             text.contains("check:   panicked: index out of bounds"),
             "{text}"

@@ -9,6 +9,10 @@
 //!   item they hold and take no more.
 //! - A progress bar counts consumed items when asked for; it draws on standard error and only
 //!   on a terminal.
+//! - [`Counts`] keeps the totals a summary needs (done, failed, the slowest item).
+//!
+//! A subcommand supplies the items, a closure that runs one, and a closure that prints and
+//! counts each result (see `lab.rs`).
 
 use super::output::{Out, Stop};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -19,6 +23,48 @@ use std::sync::{Condvar, Mutex};
 
 /// How far (in items per worker) workers may run ahead of the oldest unconsumed result.
 pub const WINDOW_PER_JOB: u64 = 16;
+
+/// What a sweep counts as results stream in: items done, items failed, and the slowest item
+/// (by wall-clock seconds) with what the caller keeps of it.
+#[derive(Debug)]
+pub struct Counts<S> {
+    /// Items consumed.
+    pub done: u64,
+    /// Items that failed.
+    pub failed: u64,
+    /// The slowest item so far: its wall-clock seconds and the caller's record of it.
+    pub slowest: Option<(f64, S)>,
+}
+
+impl<S> Default for Counts<S> {
+    fn default() -> Self {
+        Counts {
+            done: 0,
+            failed: 0,
+            slowest: None,
+        }
+    }
+}
+
+impl<S> Counts<S> {
+    /// Counts one item that took `wall` seconds; `record` is kept if it is the slowest yet.
+    pub fn count(&mut self, failed: bool, wall: f64, record: S) {
+        self.done += 1;
+        self.failed += u64::from(failed);
+        if self
+            .slowest
+            .as_ref()
+            .is_none_or(|(slowest, _)| wall > *slowest)
+        {
+            self.slowest = Some((wall, record));
+        }
+    }
+
+    /// Items that passed.
+    pub fn passed(&self) -> u64 {
+        self.done - self.failed
+    }
+}
 
 /// How a sweep runs.
 pub struct Options {
