@@ -1,4 +1,4 @@
-//! Commit throughput of three in-memory nodes on one thread (design.md §6).
+//! Commit throughput of three in-memory nodes on one thread (README, "Performance").
 //!
 //! An entry counts once it is applied on all three nodes. Commands are 16 bytes. Durable state
 //! is an in-memory `PersistentState` to which every `Persist` is applied; messages go through a

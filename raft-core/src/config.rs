@@ -1,5 +1,6 @@
 //! Static configuration of one node, and its validation.
 
+use crate::persist::DecodeError;
 use crate::types::NodeId;
 use std::fmt;
 
@@ -32,6 +33,9 @@ pub struct Config {
     /// together.
     pub max_inflight_messages: u32,
     /// Seed of the node's random generator (election timeouts). Nothing else is random.
+    /// Give every node of a cluster a different seed (a restarted node a fresh one too): nodes
+    /// with equal seeds draw equal timeouts, and if they start together they stand for
+    /// election together and split the vote in every term.
     pub seed: u64,
 }
 
@@ -94,7 +98,7 @@ pub enum ConfigError {
     /// A message or in-flight limit is zero.
     ZeroLimit,
     /// The restored state is internally inconsistent (see `PersistentState::validate`).
-    Restored(String),
+    Restored(DecodeError),
 }
 
 impl fmt::Display for ConfigError {

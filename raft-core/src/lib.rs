@@ -19,9 +19,12 @@
 //!
 //! // Three nodes, a perfect network, and a hand-written loop.
 //! let ids = [NodeId(1), NodeId(2), NodeId(3)];
+//! // Every node needs its own seed: equal seeds draw equal election timeouts, so nodes that
+//! // start together would stand for election together and split the vote, term after term.
+//! let seed_of = |id: NodeId| 1000 + id.0;
 //! let mut nodes: Vec<RaftNode> = ids
 //!     .iter()
-//!     .map(|&id| RaftNode::new(Config::new(id, ids.to_vec(), id.0), None).unwrap())
+//!     .map(|&id| RaftNode::new(Config::new(id, ids.to_vec(), seed_of(id)), None).unwrap())
 //!     .collect();
 //! let mut inbox: Vec<(NodeId, NodeId, Message)> = Vec::new(); // (from, to, message)
 //! let mut applied = vec![Vec::new(); 3];
@@ -81,6 +84,7 @@ pub use message::{
 };
 pub use node::{RaftNode, RoleKind};
 pub use persist::{
-    ChangeError, DecodeError, HardState, LogAppend, PersistChange, PersistentState, Snapshot,
+    ChangeError, DecodeError, HardState, Inconsistency, LogAppend, PersistChange, PersistentState,
+    Snapshot,
 };
 pub use types::{Entry, LogIndex, NodeId, SharedBytes, Term};

@@ -72,9 +72,7 @@ impl RaftNode {
     pub fn new(config: Config, restored: Option<PersistentState>) -> Result<RaftNode, ConfigError> {
         config.validate()?;
         let state = restored.unwrap_or_default();
-        state
-            .validate()
-            .map_err(|e| ConfigError::Restored(e.to_string()))?;
+        state.validate().map_err(ConfigError::Restored)?;
         let snapshot_index = state.snapshot.index;
         let mut node = RaftNode {
             rng: ChaCha8Rng::seed_from_u64(config.seed),
@@ -222,7 +220,7 @@ impl RaftNode {
     pub(crate) fn append_to_log(&mut self, entries: Vec<Entry>) {
         if entries.is_empty() {
             // A heartbeat or a duplicate request adds nothing: it must not cost the driver a
-            // durable write (Persist is O(change), design.md §3).
+            // durable write (Persist is O(change): see `PersistChange`).
             return;
         }
         let first_index = self.log.last_index().next();

@@ -1,7 +1,7 @@
 //! Durable state: what must survive a crash (Figure 2 "persistent state" plus the snapshot),
 //! the incremental changes the node asks the driver to make, and a checked byte encoding.
 
-use crate::types::{Entry, LogIndex, NodeId, SharedBytes, Term};
+use crate::types::{Entry, LogIndex, NodeId, SharedBytes, Term, MAX_RESTORED_INDEX, TERM_CEILING};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -187,35 +187,128 @@ impl PersistentState {
         Ok(state)
     }
 
-    /// Checks what the node relies on: log terms never decrease and never precede the
-    /// snapshot's term, and no entry is newer than the current term.
+    /// Checks what the node relies on, so that a restored node can run (and still elect and
+    /// commit): index 0 ("no snapshot") has term 0 and no data; log terms never decrease and
+    /// never precede the snapshot's term (§5.3); nothing is newer than the current term; and
+    /// indexes and the current term leave room to grow (see [`Inconsistency`]).
     pub fn validate(&self) -> Result<(), DecodeError> {
-        let mut previous = self.snapshot.term;
-        for (offset, entry) in self.entries.iter().enumerate() {
-            if entry.term < previous || entry.term > self.hard_state.term {
-                let index = self.snapshot.index.plus(offset as u64 + 1);
-                return Err(DecodeError::Inconsistent(format!(
-                    "entry {index} has term {} after term {previous} (current term {})",
-                    entry.term, self.hard_state.term
-                )));
+        self.find_inconsistency()
+            .map_or(Ok(()), |why| Err(DecodeError::Inconsistent(why)))
+    }
+
+    fn find_inconsistency(&self) -> Option<Inconsistency> {
+        let current = self.hard_state.term;
+        if current.0 >= TERM_CEILING {
+            return Some(Inconsistency::TermTooLarge(current));
+        }
+        let snapshot = &self.snapshot;
+        if snapshot.index.0 == 0 && (snapshot.term.0 != 0 || !snapshot.data.is_empty()) {
+            return Some(Inconsistency::EmptySnapshotNotEmpty {
+                term: snapshot.term,
+                data_len: snapshot.data.len(),
+            });
+        }
+        let last = snapshot.index.0.checked_add(self.entries.len() as u64);
+        match last {
+            Some(last) if last <= MAX_RESTORED_INDEX => {}
+            _ => return Some(Inconsistency::IndexTooLarge(LogIndex(snapshot.index.0))),
+        }
+        let positions = std::iter::once((snapshot.index, snapshot.term)).chain(
+            self.entries
+                .iter()
+                .enumerate()
+                .map(|(offset, entry)| (snapshot.index.plus(offset as u64 + 1), entry.term)),
+        );
+        let mut previous = Term(0);
+        for (index, term) in positions {
+            if term < previous {
+                return Some(Inconsistency::TermDecreases {
+                    index,
+                    term,
+                    previous,
+                });
             }
-            previous = entry.term;
+            if term > current {
+                return Some(Inconsistency::TermAfterCurrent {
+                    index,
+                    term,
+                    current,
+                });
+            }
+            previous = term;
         }
-        if self.snapshot.term > self.hard_state.term {
-            return Err(DecodeError::Inconsistent(
-                "snapshot term is newer than the current term".into(),
-            ));
+        None
+    }
+}
+
+/// How a well-formed [`PersistentState`] breaks what a node relies on (see
+/// [`PersistentState::validate`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inconsistency {
+    /// The current term is at or beyond the ceiling (`u64::MAX >> 2`) that the core never
+    /// reaches: it ignores messages from such terms and starts no election that would reach it.
+    TermTooLarge(Term),
+    /// The snapshot at index 0 stands for "no snapshot", yet has a term or data.
+    EmptySnapshotNotEmpty {
+        /// The snapshot's term.
+        term: Term,
+        /// The length of its data.
+        data_len: usize,
+    },
+    /// The log ends beyond the largest index a restored state may hold (`u64::MAX >> 1`, far
+    /// beyond any index the core accepts in a message, so never reached; below it, index
+    /// arithmetic cannot overflow). The snapshot's index is given.
+    IndexTooLarge(LogIndex),
+    /// The entry at `index` has a term older than the entry (or snapshot) before it.
+    TermDecreases {
+        /// Where.
+        index: LogIndex,
+        /// Its term.
+        term: Term,
+        /// The term of the position before it.
+        previous: Term,
+    },
+    /// The entry (or snapshot) at `index` is from a term after the current term.
+    TermAfterCurrent {
+        /// Where.
+        index: LogIndex,
+        /// Its term.
+        term: Term,
+        /// The current term.
+        current: Term,
+    },
+}
+
+impl fmt::Display for Inconsistency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Inconsistency::TermTooLarge(term) => {
+                write!(f, "current term {term} is beyond the limit")
+            }
+            Inconsistency::EmptySnapshotNotEmpty { term, data_len } => write!(
+                f,
+                "no snapshot (index 0) but term {term} and {data_len} bytes of data"
+            ),
+            Inconsistency::IndexTooLarge(index) => {
+                write!(
+                    f,
+                    "the log (snapshot at {index}) ends beyond the index limit"
+                )
+            }
+            Inconsistency::TermDecreases {
+                index,
+                term,
+                previous,
+            } => write!(f, "entry {index} has term {term} after term {previous}"),
+            Inconsistency::TermAfterCurrent {
+                index,
+                term,
+                current,
+            } => write!(
+                f,
+                "position {index} has term {term}, after the current term {current}"
+            ),
         }
-        if self
-            .snapshot
-            .index
-            .0
-            .checked_add(self.entries.len() as u64)
-            .is_none()
-        {
-            return Err(DecodeError::Inconsistent("log index overflows".into()));
-        }
-        Ok(())
     }
 }
 
@@ -237,8 +330,8 @@ pub enum DecodeError {
     Malformed(String),
     /// Valid encoding followed by this many unexpected bytes.
     TrailingBytes(usize),
-    /// Well-formed but violates Raft's invariants.
-    Inconsistent(String),
+    /// Well-formed but violates what a node relies on.
+    Inconsistent(Inconsistency),
 }
 
 impl fmt::Display for DecodeError {

@@ -13,6 +13,11 @@ pub(crate) const MAX_SANE_INDEX: u64 = u64::MAX >> 2;
 /// it; such a cluster stops electing leaders rather than misbehaving.)
 pub(crate) const TERM_CEILING: u64 = u64::MAX >> 2;
 
+/// The largest last log index a restored state may hold. The core refuses messages with
+/// indexes beyond [`MAX_SANE_INDEX`], so a log gets past this one only by 2^62 appends beyond
+/// that limit, which never happens; below it, index arithmetic never overflows.
+pub(crate) const MAX_RESTORED_INDEX: u64 = u64::MAX >> 1;
+
 /// Bytes shared by reference count: a command or snapshot is stored once and the same buffer is
 /// handed to every follower's message, the persister and the applier, without copying.
 pub type SharedBytes = Arc<[u8]>;

@@ -137,7 +137,7 @@ fn one_proposal_commits_in_one_round_trip() {
     let (index, _) = c.propose(leader, cmd("quick")).expect("leader");
     c.deliver_all();
     // One AppendEntries to each follower and one reply from each: the commit index then
-    // travels on the next message rather than in an extra round (design.md §6).
+    // travels on the next message rather than in an extra round (README, "Performance").
     assert_eq!(c.stats.delivered - before.delivered, 4);
     assert_eq!(c.stats.waves - before.waves, 2);
     assert_eq!(c.node(leader).commit_index(), index);

@@ -17,6 +17,9 @@ const MAGIC: &[u8; 4] = b"RAFT";
 const VERSION: u8 = 1;
 const HEADER_LEN: usize = 5;
 const CHECKSUM_LEN: usize = 4;
+/// The largest term and last index `PersistentState::validate` accepts.
+const MAX_TERM: u64 = (u64::MAX >> 2) - 1;
+const MAX_INDEX: u64 = u64::MAX >> 1;
 
 /// CRC-32 as the format specifies it (IEEE, reflected, init and final xor all ones); written
 /// here independently of the core's, so the tests pin the format rather than the code.
@@ -83,17 +86,18 @@ fn sample_states() -> Vec<PersistentState> {
         state(3, Some(2), &[]),
         state(4, None, &[1, 1, 2, 4]),
         state_after_snapshot(9, Some(1), (1000, 7), &[7, 8, 9, 9]),
+        // The largest term and index a restored state may hold: long varints.
         PersistentState {
             hard_state: HardState {
-                term: Term(u64::MAX),
+                term: Term(MAX_TERM),
                 voted_for: Some(NodeId(u64::MAX)),
             },
             snapshot: Snapshot {
-                index: LogIndex(u64::MAX - 1),
+                index: LogIndex(MAX_INDEX - 1),
                 term: Term(5),
                 data: SharedBytes::from(vec![0xAB; 3000]),
             },
-            entries: entries_at(u64::MAX, &[6]),
+            entries: entries_at(MAX_INDEX, &[6]),
         },
     ]
 }
@@ -353,8 +357,12 @@ fn arb_state() -> impl Strategy<Value = PersistentState> {
         vec((0u64..3, vec(any::<u8>(), 0..16)), 0..20),
     )
         .prop_map(|(term_base, voted_for, (snapshot_index, data), steps)| {
-            let snapshot_term = term_base / 2;
-            let mut term = snapshot_term;
+            // Index 0 is "no snapshot" (term 0, no data); every real position has a term >= 1.
+            let (snapshot_term, data) = match snapshot_index {
+                0 => (0, Vec::new()),
+                _ => (1 + term_base / 2, data),
+            };
+            let mut term = snapshot_term.max(1);
             let entries: Vec<raft_core::Entry> = steps
                 .into_iter()
                 .map(|(step, command)| {
@@ -367,7 +375,7 @@ fn arb_state() -> impl Strategy<Value = PersistentState> {
                 .collect();
             PersistentState {
                 hard_state: HardState {
-                    term: Term(term.max(term_base)),
+                    term: Term(term.max(term_base).max(snapshot_term)),
                     voted_for: voted_for.map(NodeId),
                 },
                 snapshot: Snapshot {

@@ -1,5 +1,5 @@
-//! The core never panics on anything a peer can send (design.md §3 "Bad input"), and a small
-//! cluster stays safe whatever the network does. The core checks its own invariants at the end
+//! The core never panics on anything a peer can send (README, "Hostile input never panics"),
+//! and a small cluster stays safe whatever the network does. The core checks its own invariants at the end
 //! of every step in debug builds, so "no panic" here also means "invariants held"; the test
 //! harness adds the persistence checks of `support::persist_and_check`.
 //!
@@ -530,7 +530,8 @@ proptest! {
     }
 }
 
-/// The same configuration and the same events give byte-identical actions (design.md §3).
+/// The same configuration and the same events give byte-identical actions (README, "No hidden
+/// inputs").
 #[test]
 fn same_events_give_identical_actions() {
     let run = || {

@@ -1,4 +1,5 @@
-//! The tester's view of what each server applied, with the lab's checks (lab-tests.md §B.2).
+//! The tester's view of what each server applied, with the lab's checks (`docs/lab-harness.md`,
+//! "What each server applied").
 
 use crate::value::Value;
 use raft_core::SharedBytes;
@@ -117,7 +118,7 @@ impl Appliers {
             return Ok(None);
         }
         self.logs[i].last_applied = index;
-        if (index + 1) % self.intervals[i] != 0 {
+        if !(index + 1).is_multiple_of(self.intervals[i]) {
             return Ok(None);
         }
         let log = &self.logs[i];

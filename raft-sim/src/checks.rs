@@ -1,4 +1,4 @@
-//! The lab's checks and waits (lab-tests.md §B.3), in virtual time.
+//! The lab's checks and waits, in virtual time (`docs/lab-harness.md`, "The tester").
 
 use crate::tester::{TestResult, Tester};
 use crate::value::Value;

@@ -6,6 +6,10 @@
 //!
 //! One `u64` seed derives every random draw, so a run replays bit for bit; see
 //! [`runner::run`] and [`Outcome::digest`](runner::Outcome::digest).
+//!
+//! `docs/lab-harness.md` (in this package) describes what is modelled of the lab's harness.
+//! The `raft-sim` binary's dependencies come with the default `cli` feature; a library user can
+//! turn default features off and get none of them.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -1,4 +1,4 @@
-//! The lab's network (labrpc, lab-tests.md §A) on messages.
+//! The lab's network (labrpc) on messages; `docs/lab-harness.md` describes the model.
 //!
 //! A request and its reply are separate messages. The fate of each is drawn here, from the
 //! network's own random stream, in the order the lab draws it:
@@ -27,7 +27,7 @@ pub struct Endpoint {
     pub incarnation: u64,
 }
 
-/// What labrpc fixes when a call starts (§A.2 step 3): who called, and whether the network
+/// What labrpc fixes when a call starts: who called, and whether the network
 /// was reliable and reordering then. The reply's fate follows these, not later changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Call {
@@ -119,7 +119,7 @@ impl Network {
         self.long_reordering = on;
     }
 
-    /// Whole-server connect / disconnect (§A.5).
+    /// Whole-server connect / disconnect.
     pub fn set_connected(&mut self, server: usize, connected: bool) {
         self.connected[server] = connected;
     }

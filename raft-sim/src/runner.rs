@@ -3,8 +3,11 @@
 use crate::checkers::Invariant;
 use crate::lab::LabTest;
 use crate::tester::{Failure, Setup, Stats, TestResult, Tester};
+use crate::trace::Trace;
 use crate::world::{Edition, SimTime, MS};
 use std::future::Future;
+use std::io::{self, Write};
+use std::sync::Arc;
 
 /// A run that is still going after this much virtual time is stuck, whatever the test says.
 pub const HARD_LIMIT: SimTime = 600_000 * MS;
@@ -30,8 +33,10 @@ pub struct Outcome {
     pub virtual_time: SimTime,
     /// Digest of the whole run's trace: equal digests, identical runs.
     pub digest: u64,
-    /// The trace lines, if asked for.
+    /// The trace lines, if kept in memory (ending with the digest line).
     pub trace: Vec<String>,
+    /// Why a streamed trace could not be written in full, if it could not.
+    pub trace_error: Option<Arc<io::Error>>,
 }
 
 impl Outcome {
@@ -53,8 +58,28 @@ impl Outcome {
 
 /// Runs `test` on `seed` in `edition`; keeps the trace lines if `trace`.
 pub fn run(test: &LabTest, edition: Edition, seed: u64, trace: bool) -> Outcome {
+    run_with(test, edition, seed, Trace::new(trace))
+}
+
+/// Runs `test` on `seed` in `edition`, streaming its trace to `out` as it happens: a header
+/// line naming the test, edition and seed, one line per event, and the digest line.
+pub fn run_traced(test: &LabTest, edition: Edition, seed: u64, out: Box<dyn Write>) -> Outcome {
+    let mut trace = Trace::to_writer(out);
+    trace.comment(&trace_header(test.go_name, test.name, edition, seed));
+    run_with(test, edition, seed, trace)
+}
+
+/// The first line of a run's trace.
+pub fn trace_header(go_name: &str, name: &str, edition: Edition, seed: u64) -> String {
+    format!(
+        "trace of {go_name} ({name}) edition {} seed {seed}",
+        edition.year()
+    )
+}
+
+fn run_with(test: &LabTest, edition: Edition, seed: u64, trace: Trace) -> Outcome {
     let setup = (test.setup)(edition);
-    let mut outcome = run_body(setup, edition, seed, trace, test.body);
+    let mut outcome = run_body_with(setup, edition, seed, trace, test.body);
     outcome.go_name = test.go_name;
     outcome.name = test.name;
     outcome
@@ -67,7 +92,22 @@ where
     F: FnOnce(Tester) -> Fut,
     Fut: Future<Output = TestResult> + 'static,
 {
-    run_tester(Tester::new(setup, edition, seed, trace), seed, body)
+    run_body_with(setup, edition, seed, Trace::new(trace), body)
+}
+
+/// Like [`run_body`], recording into `trace` (which may stream to a file).
+pub fn run_body_with<F, Fut>(
+    setup: Setup,
+    edition: Edition,
+    seed: u64,
+    trace: Trace,
+    body: F,
+) -> Outcome
+where
+    F: FnOnce(Tester) -> Fut,
+    Fut: Future<Output = TestResult> + 'static,
+{
+    run_tester(Tester::with_trace(setup, edition, seed, trace), seed, body)
 }
 
 /// Runs `body` on an already built tester, to completion, failure or the hard limit.
@@ -99,7 +139,8 @@ where
             }
         }
     }
-    let world = t.world();
+    let mut world = t.world();
+    let trace_error = world.trace_mut().finish().err().map(Arc::new);
     let result = match (world.failure(), t.stats()) {
         (Some((message, time)), _) => Err(Failure {
             message: message.to_string(),
@@ -122,5 +163,6 @@ where
         virtual_time: world.now(),
         digest: world.trace().digest(),
         trace: world.trace().lines().to_vec(),
+        trace_error,
     }
 }

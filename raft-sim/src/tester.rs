@@ -1,4 +1,4 @@
-//! The lab's tester (lab-tests.md §B) over the simulated world, in virtual time.
+//! The lab's tester over the simulated world, in virtual time (`docs/lab-harness.md`).
 //!
 //! Test bodies are `async` functions of a [`Tester`]. Everything that waits in the lab
 //! (`time.Sleep`, polling loops, client goroutines) waits here in virtual time, through
@@ -7,6 +7,7 @@
 
 use crate::executor::{Executor, JoinHandle};
 use crate::rng::Stream;
+use crate::trace::Trace;
 use crate::value::Value;
 use crate::world::{Edition, SimTime, StartResult, World, MS};
 use std::cell::{RefCell, RefMut};
@@ -95,9 +96,14 @@ struct Inner {
 pub struct Tester(Rc<Inner>);
 
 impl Tester {
-    /// Builds the cluster and starts every server, as the edition's constructor does (§B.1).
+    /// Builds the cluster and starts every server, as the edition's constructor does.
     pub fn new(setup: Setup, edition: Edition, seed: u64, trace: bool) -> Tester {
-        let world = World::new(setup.servers, seed, edition, setup.snapshot, trace);
+        Tester::with_trace(setup, edition, seed, Trace::new(trace))
+    }
+
+    /// Like [`Tester::new`], recording into `trace` (which may stream to a file).
+    pub fn with_trace(setup: Setup, edition: Edition, seed: u64, trace: Trace) -> Tester {
+        let world = World::with_trace(setup.servers, seed, edition, setup.snapshot, trace);
         let t = Tester::with_world(world, seed);
         match edition {
             Edition::Y2024 => {
@@ -276,7 +282,7 @@ impl Tester {
 
     // ---- the cluster -----------------------------------------------------------------
 
-    /// Whole-server connect (§A.5).
+    /// Whole-server connect (`docs/lab-harness.md`, "The network").
     pub fn connect(&self, i: usize) {
         let mut world = self.world();
         let now = world.now();
@@ -284,7 +290,7 @@ impl Tester {
         world.trace_note(now, format!("connect s{i}"));
     }
 
-    /// Whole-server disconnect (§A.5).
+    /// Whole-server disconnect (`docs/lab-harness.md`, "The network").
     pub fn disconnect(&self, i: usize) {
         let mut world = self.world();
         let now = world.now();
@@ -339,7 +345,7 @@ impl Tester {
         }
     }
 
-    /// Where 2024 only disconnects a server that 2025 shuts down (TestPersist1/2, §E.3).
+    /// Where 2024 only disconnects a server that 2025 shuts down (TestPersist1/2; `docs/lab-harness.md`, "Where the editions differ", 3).
     pub fn disconnect_2024_crash_2025(&self, i: usize) {
         match self.edition() {
             Edition::Y2024 => self.disconnect(i),

@@ -51,8 +51,42 @@ impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Int(x) => write!(f, "{x}"),
-            Value::Str(s) if s.len() > 16 => write!(f, "{:?}…({} chars)", &s[..16], s.len()),
-            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Str(s) => {
+                // Cut at a character boundary: a byte offset could split a UTF-8 sequence.
+                let chars = s.chars().count();
+                match s.char_indices().nth(DISPLAY_CHARS) {
+                    Some((cut, _)) => write!(f, "{:?}…({chars} chars)", &s[..cut]),
+                    None => write!(f, "{s:?}"),
+                }
+            }
         }
+    }
+}
+
+/// How many characters of a string command a message shows.
+const DISPLAY_CHARS: usize = 16;
+
+#[cfg(test)]
+mod tests {
+    use super::Value;
+
+    #[test]
+    fn long_strings_are_cut_at_sixteen_characters_not_bytes() {
+        let text = "aéééééééééééééééééé"; // 2-byte characters from byte 1 on
+        let shown = Value::Str(text.into()).to_string();
+        assert_eq!(shown, "\"aééééééééééééééé\"…(19 chars)");
+        let emoji = Value::Str("🦀".repeat(20)).to_string();
+        assert_eq!(emoji, format!("{:?}…(20 chars)", "🦀".repeat(16)));
+    }
+
+    #[test]
+    fn short_strings_and_integers_are_shown_whole() {
+        // 9 characters in 17 bytes: once sliced at byte 16, inside the last 'é'.
+        assert_eq!(Value::Str("aéééééééé".into()).to_string(), "\"aéééééééé\"");
+        assert_eq!(
+            Value::Str("x".repeat(16)).to_string(),
+            format!("{:?}", "x".repeat(16))
+        );
+        assert_eq!(Value::Int(-7).to_string(), "-7");
     }
 }

@@ -27,7 +27,8 @@ pub const MS: SimTime = 1000;
 /// The default length of a node's tick: the core's defaults assume 10 ms.
 pub const DEFAULT_TICK: SimTime = 10 * MS;
 
-/// Which edition of the lab's harness to mirror (lab-tests.md §E).
+/// Which edition of the lab's harness to mirror (`docs/lab-harness.md`, "Where the editions
+/// differ").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Edition {
     /// MIT 6.5840 spring 2024 (`src/raft`).
@@ -159,8 +160,19 @@ pub struct FlowLimits {
 }
 
 impl World {
-    /// `n` servers, none started yet, on a reliable network.
+    /// `n` servers, none started yet, on a reliable network; trace lines kept if `trace`.
     pub fn new(n: usize, seed: u64, edition: Edition, snapshotting: bool, trace: bool) -> World {
+        World::with_trace(n, seed, edition, snapshotting, Trace::new(trace))
+    }
+
+    /// Like [`World::new`], recording into `trace` (which may stream to a file).
+    pub fn with_trace(
+        n: usize,
+        seed: u64,
+        edition: Edition,
+        snapshotting: bool,
+        trace: Trace,
+    ) -> World {
         World {
             now: 0,
             seq: 0,
@@ -179,7 +191,7 @@ impl World {
             edition,
             seed,
             failure: None,
-            trace: Trace::new(trace),
+            trace,
             actions: Vec::new(),
             checkers: Checkers::new(n),
             violation: None,
@@ -325,6 +337,11 @@ impl World {
     /// The trace recorder.
     pub fn trace(&self) -> &Trace {
         &self.trace
+    }
+
+    /// The trace recorder, to add lines or finish it.
+    pub fn trace_mut(&mut self) -> &mut Trace {
+        &mut self.trace
     }
 
     /// Sets how long server `i`'s ticks are, from its next tick on (clock rate, for skew).
@@ -484,10 +501,12 @@ impl World {
             Some(_) => self.network.request_arrives(packet.to),
             None => self.network.reply_arrives(packet.to, packet.bytes),
         };
+        let (from, to) = (packet.from.server, packet.to.server);
         if !arrived {
+            let why = "receiver restarted or crashed";
+            self.trace.dropped(self.now, from, to, &packet.message, why);
             return;
         }
-        let (from, to) = (packet.from.server, packet.to.server);
         self.trace.message(self.now, from, to, &packet.message);
         let event = Event::Receive {
             from: NodeId(from as u64),
@@ -502,8 +521,12 @@ impl World {
     fn step(&mut self, i: usize, event: Event, call: Option<Call>) -> Option<(u64, u64)> {
         let mut actions = std::mem::take(&mut self.actions);
         let node = self.servers[i].node.as_mut().expect("stepping a live node");
+        let role_before = node.role();
         node.step_into(event, &mut actions);
         let term = node.term();
+        if node.role() != role_before {
+            self.trace.role(self.now, i, node.role(), term);
+        }
         if let Some(tamper) = &mut self.tamper {
             tamper(i, &mut actions);
         }
@@ -570,7 +593,7 @@ impl World {
             self.crash(i);
             return None;
         }
-        // The snapshot applier calls Snapshot() right after applying 9, 19, … (lab §B.2).
+        // The snapshot applier calls Snapshot() right after applying 9, 19, …
         for (index, data) in compact {
             if self.servers[i].node.is_none() {
                 break; // it crashed while writing an earlier snapshot of this batch
@@ -610,6 +633,7 @@ impl World {
 
     /// Makes `change` durable on server `i`'s disk.
     fn persist(&mut self, i: usize, change: &PersistChange) {
+        self.trace.persist(self.now, i, change);
         if let Err(e) = self.servers[i].disk.apply(change) {
             self.fail(format!("core bug: server {i} asked for {e}"));
             return;
@@ -668,7 +692,14 @@ impl World {
                 incarnation: self.servers[target].incarnation,
             };
             let call = Some(self.network.start_call(from));
-            for delay in self.network.send_request(from, to, bytes) {
+            let reachable = self.network.link_up(from, to);
+            let delays = self.network.send_request(from, to, bytes);
+            if delays.is_empty() {
+                let why = if reachable { "lost" } else { "unreachable" };
+                self.trace
+                    .dropped(self.now, from.server, target, &message, why);
+            }
+            for delay in delays {
                 let packet = Packet {
                     from,
                     to,
@@ -683,15 +714,23 @@ impl World {
         let Some(call) = call.filter(|c| c.caller.server == target) else {
             return; // a reply with no call to ride on: the core never sends one
         };
-        if let Some(delay) = self.network.send_reply(from, call) {
-            let packet = Packet {
-                from,
-                to: call.caller,
-                message,
-                call: None,
-                bytes,
-            };
-            self.schedule(delay, SimEvent::Deliver(packet));
+        let reachable = self.network.link_up(call.caller, from);
+        match self.network.send_reply(from, call) {
+            Some(delay) => {
+                let packet = Packet {
+                    from,
+                    to: call.caller,
+                    message,
+                    call: None,
+                    bytes,
+                };
+                self.schedule(delay, SimEvent::Deliver(packet));
+            }
+            None => {
+                let why = if reachable { "lost" } else { "call cut" };
+                self.trace
+                    .dropped(self.now, from.server, target, &message, why);
+            }
         }
     }
 }

@@ -1,6 +1,9 @@
-//! The `raft-sim` binary: filters, exit codes and messages for bad arguments.
+//! The `raft-sim` binary: filters, listing, traces, exit codes and messages for bad arguments,
+//! closed pipes and full disks.
 
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 
 fn raft_sim(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_raft-sim"))
@@ -19,6 +22,7 @@ fn go_style_filters_select_the_same_tests() {
         "3A",
         "PartA",
         "parta",
+        "^3A$",
         "^InitialElection3A$|ReElection|many_elections",
     ] {
         let output = raft_sim(&["lab", "--run", filter, "--edition", "2024"]);
@@ -100,7 +104,9 @@ fn a_trace_ends_with_its_digest_and_replays_identically() {
 
 #[test]
 fn bad_arguments_say_what_is_wrong_and_exit_2() {
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 8] = [
+        (&["lab", "--jobs", "0"], "at least one worker"),
+        (&["lab", "--seeds", "3..3"], "is empty"),
         (&["lab", "--edition", "2026"], "invalid value '2026'"),
         (&["lab", "--seeds", "5..2"], "is empty"),
         (&["lab", "--seeds", "abc"], "expected A..B or A..=B"),
@@ -116,5 +122,179 @@ fn bad_arguments_say_what_is_wrong_and_exit_2() {
         assert_eq!(output.status.code(), Some(2), "{args:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn list_names_the_selected_tests_without_running_them() {
+    let output = raft_sim(&["lab", "--list"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    assert_eq!(text.lines().count(), 28, "{text}");
+    assert!(text.starts_with("TestInitialElection3A"), "{text}");
+    assert!(text.contains("snapshot_init_3d"), "{text}");
+    assert!(!text.contains("Passed"), "{text}");
+    let part_d = stdout(&raft_sim(&["lab", "--list", "--run", "^3D$"]));
+    assert_eq!(part_d.lines().count(), 7, "{part_d}");
+    assert!(part_d.lines().all(|l| l.contains("3D")), "{part_d}");
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+#[test]
+fn a_trace_file_is_headed_by_its_run_and_ends_with_its_digest() {
+    let dir = scratch("trace-file");
+    let file = dir.join("run.trace");
+    let one_run = [
+        "lab",
+        "--run",
+        "^FailAgree3B$",
+        "--edition",
+        "2025",
+        "--seed",
+        "9",
+    ];
+    let output = raft_sim(&[&one_run[..], &["--trace", file.to_str().unwrap()]].concat());
+    assert!(output.status.success(), "{output:?}");
+    let to_file = std::fs::read_to_string(&file).expect("the trace was written");
+    assert_eq!(
+        to_file.lines().next(),
+        Some("trace of TestFailAgree3B (fail_agree_3b) edition 2025 seed 9")
+    );
+    assert!(to_file.lines().last().unwrap().starts_with("trace digest "));
+    for event in [
+        "AppendEntries",
+        "DROPPED",
+        "becomes Leader",
+        "persist term=",
+    ] {
+        assert!(to_file.contains(event), "no {event} line");
+    }
+    // The same run traced to standard output gives the same lines.
+    let to_stdout = stdout(&raft_sim(&[&one_run[..], &["--trace"]].concat()));
+    assert!(to_stdout.starts_with(&to_file), "{to_stdout}");
+}
+
+#[test]
+fn a_sweep_writes_one_headed_trace_per_run_into_a_directory() {
+    let dir = scratch("trace-dir").join("traces");
+    let args = [
+        "lab",
+        "--run",
+        "^3A$",
+        "--edition",
+        "2024",
+        "--seeds",
+        "4..=5",
+    ];
+    let output = raft_sim(&[&args[..], &["--trace", dir.to_str().unwrap()]].concat());
+    assert!(output.status.success(), "{output:?}");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the directory was created")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 6, "{names:?}");
+    assert!(names.contains(&"TestReElection3A-2024-5.trace".to_string()));
+    let trace = std::fs::read_to_string(dir.join("TestReElection3A-2024-5.trace")).unwrap();
+    assert!(trace.starts_with("trace of TestReElection3A (re_election_3a) edition 2024 seed 5\n"));
+    // Several runs cannot go into one existing file.
+    let file = scratch("trace-dir-file").join("plain");
+    std::fs::write(&file, "").unwrap();
+    let output = raft_sim(&[&args[..], &["--trace", file.to_str().unwrap()]].concat());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("need a directory"));
+}
+
+#[test]
+fn a_closed_pipe_ends_even_an_endless_traced_sweep_quietly() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_raft-sim"))
+        .args(["lab", "--seeds", "0..=18446744073709551615", "--trace"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("a line").expect("text");
+    assert_eq!(
+        first,
+        "trace of TestInitialElection3A (initial_election_3a) edition 2024 seed 0"
+    );
+    assert_eq!(
+        lines.by_ref().take(10_000).count(),
+        10_000,
+        "the trace streams"
+    );
+    drop(lines); // like `| head`
+    let output = child.wait_with_output().expect("it ends");
+    assert_eq!(output.status.code(), Some(141), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "",
+        "no panic, no message"
+    );
+}
+
+#[test]
+fn a_full_disk_is_a_clear_error_not_a_panic() {
+    let Ok(full) = std::fs::File::create("/dev/full") else {
+        return; // not Linux: nothing to test here
+    };
+    let output = Command::new(env!("CARGO_BIN_EXE_raft-sim"))
+        .args(["lab", "--run", "^3A$"])
+        .stdout(full)
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: writing to standard output: No space left"),
+        "{stderr}"
+    );
+    let output = raft_sim(&[
+        "lab",
+        "--run",
+        "^InitialElection3A$",
+        "--edition",
+        "2024",
+        "--trace",
+        "/dev/full",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("writing the trace to /dev/full: No space left"),
+        "{stderr}"
+    );
+}
+
+/// The library's users get none of the binary's dependencies.
+#[test]
+fn the_library_does_not_depend_on_the_command_line_crates() {
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            "raft-sim",
+            "--no-default-features",
+        ])
+        .args(["--edges", "normal", "--prefix", "none", "--format", "{p}"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    let tree = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && tree.contains("raft-core"),
+        "{output:?}"
+    );
+    for binary_only in ["clap ", "indicatif ", "regex "] {
+        assert!(!tree.contains(binary_only), "{binary_only}in {tree}");
     }
 }

@@ -12,28 +12,51 @@ use std::ops::RangeInclusive;
 /// The seed `cargo test` uses unless told otherwise.
 pub const DEFAULT_SEED: u64 = 1;
 
-/// The seeds chosen by the environment (`RAFT_SEEDS`, `RAFT_SEED`), or the default.
+/// The seeds chosen by the environment (`RAFT_SEEDS`, `RAFT_SEED`), or the default. A value
+/// that is not a number or a non-empty range panics with what was wrong: a sweep that runs
+/// nothing must not pass.
 pub fn seeds_from_env() -> RangeInclusive<u64> {
-    if let Ok(range) = std::env::var("RAFT_SEEDS") {
-        return parse_range(&range)
-            .unwrap_or_else(|| panic!("RAFT_SEEDS={range:?}: expected A..B or A..=B"));
-    }
-    if let Ok(seed) = std::env::var("RAFT_SEED") {
-        let seed: u64 = seed
-            .parse()
-            .unwrap_or_else(|_| panic!("RAFT_SEED={seed:?}: expected an integer"));
-        return seed..=seed;
-    }
-    DEFAULT_SEED..=DEFAULT_SEED
+    let seeds = std::env::var("RAFT_SEEDS").ok();
+    let seed = std::env::var("RAFT_SEED").ok();
+    seeds_from(seeds.as_deref(), seed.as_deref()).unwrap_or_else(|why| panic!("{why}"))
 }
 
-fn parse_range(text: &str) -> Option<RangeInclusive<u64>> {
-    if let Some((a, b)) = text.split_once("..=") {
-        return Some(a.trim().parse().ok()?..=b.trim().parse().ok()?);
+/// [`seeds_from_env`] on the variables' values.
+pub fn seeds_from(seeds: Option<&str>, seed: Option<&str>) -> Result<RangeInclusive<u64>, String> {
+    if let Some(range) = seeds {
+        return parse_range(range).map_err(|why| format!("RAFT_SEEDS={range:?}: {why}"));
     }
-    let (a, b) = text.split_once("..")?;
-    let end: u64 = b.trim().parse().ok()?;
-    Some(a.trim().parse().ok()?..=end.checked_sub(1)?)
+    if let Some(seed) = seed {
+        let seed: u64 = seed
+            .trim()
+            .parse()
+            .map_err(|_| format!("RAFT_SEED={seed:?}: expected an integer"))?;
+        return Ok(seed..=seed);
+    }
+    Ok(DEFAULT_SEED..=DEFAULT_SEED)
+}
+
+/// `A..B` (B excluded) or `A..=B` (B included), which must hold at least one seed.
+fn parse_range(text: &str) -> Result<RangeInclusive<u64>, String> {
+    let bad = || "expected A..B or A..=B with integers A and B".to_string();
+    let (a, b, inclusive) = match text.split_once("..=") {
+        Some((a, b)) => (a, b, true),
+        None => text
+            .split_once("..")
+            .map(|(a, b)| (a, b, false))
+            .ok_or_else(bad)?,
+    };
+    let start: u64 = a.trim().parse().map_err(|_| bad())?;
+    let end: u64 = b.trim().parse().map_err(|_| bad())?;
+    let last = if inclusive {
+        Some(end)
+    } else {
+        end.checked_sub(1)
+    };
+    match last {
+        Some(last) if last >= start => Ok(start..=last),
+        _ => Err("the range is empty: it would run no seed".into()),
+    }
 }
 
 /// Runs the lab test `go_name` in `edition` on one seed.
@@ -87,4 +110,35 @@ macro_rules! lab_suite {
             )*
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{seeds_from, DEFAULT_SEED};
+
+    #[test]
+    fn ranges_and_single_seeds_parse() {
+        assert_eq!(seeds_from(Some("1..=50"), None), Ok(1..=50));
+        assert_eq!(seeds_from(Some("3..5"), Some("9")), Ok(3..=4));
+        assert_eq!(seeds_from(None, Some(" 9 ")), Ok(9..=9));
+        assert_eq!(seeds_from(None, None), Ok(DEFAULT_SEED..=DEFAULT_SEED));
+    }
+
+    #[test]
+    fn empty_ranges_fail_loudly() {
+        for range in ["9..3", "5..5", "9..=3", "0..0"] {
+            let error = seeds_from(Some(range), None).unwrap_err();
+            assert!(error.contains("is empty"), "{range}: {error}");
+        }
+    }
+
+    #[test]
+    fn malformed_values_say_what_was_expected() {
+        for range in ["abc", "1-5", "..5", "1..x"] {
+            let error = seeds_from(Some(range), None).unwrap_err();
+            assert!(error.contains("expected A..B or A..=B"), "{range}: {error}");
+        }
+        let error = seeds_from(None, Some("one")).unwrap_err();
+        assert!(error.contains("expected an integer"), "{error}");
+    }
 }

@@ -68,7 +68,8 @@ fn the_trace_is_what_the_digest_summarises() {
 
 #[test]
 fn editions_differ_where_the_lab_did() {
-    // TestSnapshotInit3D runs on an unreliable network only in 2025 (lab-tests.md §E.1).
+    // TestSnapshotInit3D runs on an unreliable network only in 2025
+    // (raft-sim/docs/lab-harness.md, "Where the editions differ", 1).
     let y2024 = run_lab("TestSnapshotInit3D", Edition::Y2024, 5);
     let y2025 = run_lab("TestSnapshotInit3D", Edition::Y2025, 5);
     assert!(

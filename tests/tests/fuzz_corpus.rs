@@ -108,10 +108,34 @@ fn decode_state_corpus() {
     }
 }
 
+/// A step_events input: a node restored from `state` (an odd first byte, then the state's
+/// body with its length), then `events`.
+fn restored_then(state: &PersistentState, events: &[u8]) -> Vec<u8> {
+    let encoded = state.encode();
+    let body = &encoded[5..encoded.len() - 4];
+    let mut input = vec![1, body.len() as u8];
+    input.extend_from_slice(body);
+    input.extend_from_slice(events);
+    input
+}
+
 #[test]
 fn step_events_corpus() {
     let mut examples = example_messages();
-    examples.iter_mut().for_each(|m| m.insert(0, m.len() as u8));
+    examples.iter_mut().for_each(|m| {
+        m.insert(0, m.len() as u8);
+        m.insert(0, 0); // a fresh node
+    });
+    let state = PersistentState::decode(&example_state()).expect("a valid example");
+    let restored: Vec<Vec<u8>> = example_messages()
+        .iter()
+        .map(|m| {
+            let mut events = vec![0, 0, 5, m.len() as u8];
+            events.extend_from_slice(m);
+            restored_then(&state, &events)
+        })
+        .collect();
+    examples.extend(restored);
     for input in seeds("step_events")
         .iter()
         .chain(&inputs("step", 3000, &examples))
@@ -127,5 +151,41 @@ fn simulated_run_corpus() {
         .chain(&inputs("run", 300, &[]))
     {
         fuzzing::simulated_run(input);
+    }
+}
+
+/// States at the edge of what the liveness check covers (2^20 short of the core's limits) and
+/// the default: restored on one node or all three, a leader is elected and commits three new
+/// commands at consecutive indexes.
+#[test]
+fn restored_states_below_the_limits_elect_and_commit() {
+    let room = 1 << 20;
+    let high_term = (u64::MAX >> 2) - room;
+    let high_index = (u64::MAX >> 2) - room - 2;
+    let high = PersistentState {
+        hard_state: HardState {
+            term: Term(high_term),
+            voted_for: Some(NodeId(2)),
+        },
+        snapshot: Snapshot {
+            index: LogIndex(high_index),
+            term: Term(high_term - 1),
+            data: SharedBytes::from(&b"s"[..]),
+        },
+        entries: vec![
+            Entry {
+                term: Term(high_term - 1),
+                command: SharedBytes::from(&b"a"[..]),
+            },
+            Entry {
+                term: Term(high_term),
+                command: SharedBytes::from(&b"b"[..]),
+            },
+        ],
+    };
+    let example = PersistentState::decode(&example_state()).expect("a valid example");
+    for state in [PersistentState::default(), example, high] {
+        assert!(!fuzzing::near_the_limits(&state), "{state:?}");
+        fuzzing::restored_cluster_commits(&state).unwrap_or_else(|why| panic!("{why}"));
     }
 }

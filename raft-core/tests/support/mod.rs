@@ -2,11 +2,11 @@
 //! (one node driven by hand, its durable state checked after every step) and `Cluster` (a few
 //! nodes and a deterministic in-memory network).
 //!
-//! Everything here checks as it goes, so that every test also exercises the contract of
-//! design.md §3: at most one `Persist` per step and always first; applying every `Persist` to a
-//! durable copy reproduces exactly the node's own view of its durable state (incremental
-//! persistence); entries are applied in index order, once per incarnation; nodes agree on the
-//! command at every index; no term has two leaders.
+//! Everything here checks as it goes, so that every test also exercises the contract (the
+//! crate's docs and the README's "raft-core: the contract"): at most one `Persist` per step and
+//! always first; applying every `Persist` to a durable copy reproduces exactly the node's own
+//! view of its durable state (incremental persistence); entries are applied in index order,
+//! once per incarnation; nodes agree on the command at every index; no term has two leaders.
 
 // Each test crate uses its own subset of these helpers.
 #![allow(dead_code)]
@@ -75,7 +75,12 @@ pub fn state_after_snapshot(
         snapshot: Snapshot {
             index: LogIndex(snapshot_index),
             term: Term(snapshot_term),
-            data: cmd("snapshot"),
+            // Index 0 stands for "no snapshot", which has no data.
+            data: if snapshot_index == 0 {
+                cmd("")
+            } else {
+                cmd("snapshot")
+            },
         },
         entries: entries_at(snapshot_index + 1, terms),
     }

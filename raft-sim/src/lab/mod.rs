@@ -1,4 +1,5 @@
-//! The MIT 6.5840 Lab 3 test suite (lab-tests.md §C), ported line for line onto the tester.
+//! The MIT 6.5840 Lab 3 test suite, ported line for line onto the tester (see
+//! `raft-sim/docs/lab-harness.md`).
 //!
 //! Each test body reads like its Go original: same loop counts, sleeps, bounds and messages.
 //! Where the 2024 and 2025 editions differ, the body branches on [`Tester::edition`].
@@ -34,18 +35,17 @@ impl LabTest {
         &self.go_name[self.go_name.len() - 2..]
     }
 
-    /// Whether a `go test -run`-style filter selects this test. The filter is a
-    /// case-insensitive regex matched against the Go name (with and without `Test`), our name,
-    /// and the part spelled `3A` or `PartA`.
-    pub fn matches(&self, filter: &regex::Regex) -> bool {
-        let part_letter = &self.part()[1..];
-        let names = [
+    /// The names a `go test -run`-style filter is matched against: the Go name with and
+    /// without `Test`, ours, and the part spelled `3A` and `PartA`.
+    pub fn names(&self) -> [String; 5] {
+        let part = self.part();
+        [
             self.go_name.to_string(),
             self.go_name.trim_start_matches("Test").to_string(),
             self.name.to_string(),
-            format!("Part{part_letter}"),
-        ];
-        names.iter().any(|name| filter.is_match(name))
+            part.to_string(),
+            format!("Part{}", &part[1..]),
+        ]
     }
 }
 
@@ -251,7 +251,8 @@ pub fn all() -> Vec<LabTest> {
 }
 
 /// TestSnapshotAllCrash3D and TestSnapshotInit3D ran on a reliable network in 2024 and on an
-/// unreliable one in 2025 (the flag's polarity flipped, lab-tests.md §E.1).
+/// unreliable one in 2025 (the flag's polarity flipped; `docs/lab-harness.md`, "Where the
+/// editions differ", 1).
 fn snapshot_restart_setup(edition: Edition) -> Setup {
     Setup {
         servers: 3,

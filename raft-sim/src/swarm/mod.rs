@@ -29,11 +29,14 @@ use crate::network::MessageFaults;
 use crate::rng::Stream;
 use crate::runner::run_tester;
 use crate::tester::{TestResult, Tester};
+use crate::trace::Trace;
 use crate::world::{Edition, FlowLimits, SimTime, World, DEFAULT_TICK, MS};
 use std::cell::Cell;
 use std::fmt;
+use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// How a failed run failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -108,8 +111,10 @@ pub struct SwarmOutcome {
     pub digest: u64,
     /// The highest index committed.
     pub committed: u64,
-    /// Trace lines, if asked for.
+    /// Trace lines, if kept in memory.
     pub trace: Vec<String>,
+    /// The first error writing a streamed trace, if any.
+    pub trace_error: Option<Arc<io::Error>>,
 }
 
 impl SwarmOutcome {
@@ -122,9 +127,14 @@ impl SwarmOutcome {
     }
 }
 
-/// Runs `plan` on `seed`; keeps the trace lines if `trace`. Never panics: a panic in the core
-/// or the simulator is a [`Class::Panic`] failure.
-pub fn run(seed: u64, plan: &Plan, trace: bool) -> SwarmOutcome {
+/// Runs `plan` on `seed`. Never panics: a panic in the core or the simulator is a
+/// [`Class::Panic`] failure.
+pub fn run(seed: u64, plan: &Plan) -> SwarmOutcome {
+    run_with(seed, plan, Trace::new(false))
+}
+
+/// Like [`run`], recording the run into `trace` (kept in memory, or streamed to a writer).
+pub fn run_with(seed: u64, plan: &Plan, trace: Trace) -> SwarmOutcome {
     match catch_unwind(AssertUnwindSafe(|| run_plan(seed, plan, trace))) {
         Ok(outcome) => outcome,
         Err(payload) => {
@@ -146,14 +156,16 @@ pub fn run(seed: u64, plan: &Plan, trace: bool) -> SwarmOutcome {
                 digest: 0,
                 committed: 0,
                 trace: Vec::new(),
+                trace_error: None,
             }
         }
     }
 }
 
-fn run_plan(seed: u64, plan: &Plan, trace: bool) -> SwarmOutcome {
+fn run_plan(seed: u64, plan: &Plan, mut trace: Trace) -> SwarmOutcome {
     let snapshots = plan.snapshot_every > 0;
-    let mut world = World::new(plan.nodes, seed, Edition::Y2024, snapshots, trace);
+    trace.comment(&format!("raft-sim swarm --seed {seed} --plan '{plan}'"));
+    let mut world = World::with_trace(plan.nodes, seed, Edition::Y2024, snapshots, trace);
     // Each server snapshots at its own pace (every 1 to 2 times the plan's interval), so
     // snapshots sit at different indexes on different servers.
     let mut pace = Stream::new(seed, "swarm-snapshot-pace", 0);
@@ -194,6 +206,7 @@ fn run_plan(seed: u64, plan: &Plan, trace: bool) -> SwarmOutcome {
         digest: outcome.digest,
         committed: committed.map_or(0, |(index, _)| index.0),
         trace: outcome.trace,
+        trace_error: outcome.trace_error,
     }
 }
 

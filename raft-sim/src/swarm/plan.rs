@@ -112,7 +112,10 @@ impl Plan {
                     .collect();
             }
         }
-        let hold_ms = log_uniform(&mut rng, 50, 5_000);
+        let hold_ms = match topologies.is_empty() {
+            true => 0,
+            false => log_uniform(&mut rng, 50, 5_000),
+        };
         let (crash_every_ms, downtime_ms, mid_write) = if on[5] {
             let every = log_uniform(&mut rng, 50, 5_000);
             (every, log_uniform(&mut rng, 1, 3_000), rng.below(1_001))
@@ -249,7 +252,7 @@ impl FromStr for Plan {
                 "loss" => plan.loss = number(value)?,
                 "dup" => plan.duplicate = number(value)?,
                 "reorder" => plan.reorder = number(value)?,
-                "topo" if value == "none" => plan.topologies.clear(),
+                "topo" if value == "none" => (plan.topologies, plan.hold_ms) = (Vec::new(), 0),
                 "topo" => {
                     let (kinds, hold) = value.split_once('/').ok_or_else(bad)?;
                     plan.topologies = kinds

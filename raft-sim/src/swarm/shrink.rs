@@ -21,7 +21,7 @@ pub fn shrink(seed: u64, failing: &SwarmOutcome, budget: usize) -> SwarmOutcome 
                 break 'improve;
             }
             tried += 1;
-            let outcome = run(seed, &candidate, false);
+            let outcome = run(seed, &candidate);
             if outcome
                 .failure
                 .as_ref()
@@ -49,7 +49,7 @@ fn simpler(plan: &Plan) -> Vec<Plan> {
     try_change(&|p| p.nodes = p.nodes.min(3));
     try_change(&|p| p.nodes = p.nodes.saturating_sub(1).max(3));
     try_change(&|p| p.time_ms = (p.time_ms / 2).max(500));
-    try_change(&|p| p.topologies.clear());
+    try_change(&|p| (p.topologies, p.hold_ms) = (Vec::new(), 0));
     try_change(&|p| p.crash_every_ms = 0);
     try_change(&|p| p.loss = 0);
     try_change(&|p| p.duplicate = 0);
