@@ -64,7 +64,11 @@ fn simpler(failing: &SwarmOutcome) -> Vec<Plan> {
     };
     // A safety failure happens in the fault phase, and nothing after it matters: ending the
     // phase just after it replays the same draws up to the failure.
-    if let Some(failure) = failing.failure.as_ref().filter(|f| f.class != Class::Liveness) {
+    if let Some(failure) = failing
+        .failure
+        .as_ref()
+        .filter(|f| f.class != Class::Liveness)
+    {
         let end_ms = failure.time.div_ceil(1000) + 1;
         try_change(&|p| p.time_ms = p.time_ms.min(end_ms));
     }
