@@ -7,6 +7,10 @@
 //! One `u64` seed derives every random draw, so a run replays bit for bit; see
 //! [`runner::run`] and [`Outcome::digest`](runner::Outcome::digest).
 //!
+//! Beyond the lab: the [`checkers`] (Raft's safety properties, checked from outside the nodes on
+//! every event of every run), the [`swarm`] (a different cluster and fault mix per seed, a
+//! liveness phase, shrinking), and crash consistency in the [`persister`] (torn writes).
+//!
 //! `docs/lab-harness.md` (in this package) describes what is modelled of the lab's harness.
 //! The `raft-sim` binary's dependencies come with the default `cli` feature; a library user can
 //! turn default features off and get none of them.
