@@ -58,9 +58,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batch;
+mod commit_notice;
 mod config;
 mod election;
 mod follower;
+mod group;
 #[cfg(debug_assertions)]
 mod invariants;
 mod io;
@@ -69,6 +72,7 @@ mod log;
 mod message;
 mod node;
 mod persist;
+mod pipeline;
 mod progress;
 mod snapshot;
 mod types;

@@ -369,12 +369,24 @@ impl World {
         };
         let mut answer = None;
         let mut compact = Vec::new();
+        let mut persisted = Vec::new();
         for action in actions.drain(..) {
             match action {
                 Action::Persist(change) => {
                     if let Err(e) = self.servers[i].durable.apply(&change) {
                         self.fail(format!("core bug: server {i} asked for {e}"));
                     }
+                }
+                // Only with pipelined persistence (off here): the write completes at once.
+                Action::PersistAsync {
+                    change,
+                    index,
+                    term,
+                } => {
+                    if let Err(e) = self.servers[i].durable.apply(&change) {
+                        self.fail(format!("core bug: server {i} asked for {e}"));
+                    }
+                    persisted.push(Event::Persisted { index, term });
                 }
                 Action::Send { to, message } => self.transmit(me, to, message, call),
                 Action::Apply { index, entry } => {
@@ -393,10 +405,16 @@ impl World {
                     }
                 }
                 Action::Proposed { index, term } => answer = Some((index.0, term.0)),
+                Action::ProposedBatch { first_index, term } => {
+                    answer = Some((first_index.0, term.0))
+                }
                 Action::NotLeader { .. } => answer = None,
             }
         }
         self.actions = actions;
+        for event in persisted {
+            self.step(i, event, None);
+        }
         // The snapshot applier calls Snapshot() right after applying 9, 19, … (lab §B.2).
         for (index, data) in compact {
             self.step(

@@ -215,12 +215,17 @@ pub fn only_append_to(actions: &[Action], to: u64) -> AppendEntries {
     }
 }
 
-/// The durable change, if any.
+/// The durable change (`Persist` or `PersistAsync`), if any.
 pub fn persist(actions: &[Action]) -> Option<&PersistChange> {
     actions.iter().find_map(|a| match a {
-        Action::Persist(change) => Some(change),
+        Action::Persist(change) | Action::PersistAsync { change, .. } => Some(change),
         _ => None,
     })
+}
+
+/// Whether the action hands out a durable change.
+pub fn is_persist(action: &Action) -> bool {
+    matches!(action, Action::Persist(_) | Action::PersistAsync { .. })
 }
 
 /// The indexes handed to the service by `Apply`, in order.
@@ -247,7 +252,7 @@ pub fn persist_and_check(node: &RaftNode, durable: &mut PersistentState, actions
     let persists: Vec<usize> = actions
         .iter()
         .enumerate()
-        .filter(|(_, a)| matches!(a, Action::Persist(_)))
+        .filter(|(_, a)| is_persist(a))
         .map(|(i, _)| i)
         .collect();
     assert!(
@@ -255,12 +260,29 @@ pub fn persist_and_check(node: &RaftNode, durable: &mut PersistentState, actions
         "{}: Persist must come first and at most once: {actions:#?}",
         node.id()
     );
-    if let Some(Action::Persist(change)) = actions.first() {
+    if let Some(change) = actions
+        .first()
+        .and_then(|a| persist(std::slice::from_ref(a)))
+    {
         assert!(!change.is_empty(), "{}: empty Persist", node.id());
         if let Some(append) = &change.append {
             assert!(
                 !append.entries.is_empty(),
                 "{}: Persist of an empty append",
+                node.id()
+            );
+        }
+        if let Some(Action::PersistAsync { index, term, .. }) = actions.first() {
+            let last = change.append.as_ref().and_then(|a| a.entries.last());
+            assert!(
+                node.is_leader() && last.map(|e| e.term) == Some(*term),
+                "{}: PersistAsync only for a leader's own entries",
+                node.id()
+            );
+            assert_eq!(
+                *index,
+                node.last_index(),
+                "{}: PersistAsync index",
                 node.id()
             );
         }
@@ -482,8 +504,16 @@ pub struct Cluster {
     configs: Vec<Config>,
     /// `None` while crashed.
     nodes: Vec<Option<RaftNode>>,
-    /// What each node has made durable; survives crashes.
+    /// What each node has handed out to persist: its own view of its durable state.
     durable: Vec<PersistentState>,
+    /// What has really reached the disk: `durable` less the unfinished writes. Survives
+    /// crashes.
+    stable: Vec<PersistentState>,
+    /// Pipelined writes (`PersistAsync`) started but not finished, oldest first.
+    unfinished: Vec<VecDeque<(PersistChange, LogIndex, Term)>>,
+    /// Finish every pipelined write right after the step that started it (the default), or
+    /// only on `finish_write`.
+    pub finish_writes_at_once: bool,
     pub services: Vec<Service>,
     pub incarnations: Vec<u32>,
     queue: VecDeque<Envelope>,
@@ -525,6 +555,9 @@ impl Cluster {
             configs,
             nodes,
             durable: vec![PersistentState::default(); n],
+            stable: vec![PersistentState::default(); n],
+            unfinished: vec![VecDeque::new(); n],
+            finish_writes_at_once: true,
             services: vec![Service::default(); n],
             incarnations: vec![0; n],
             queue: VecDeque::new(),
@@ -589,7 +622,21 @@ impl Cluster {
         let (is_leader, term, last_applied) = (node.is_leader(), node.term(), node.last_applied());
         for action in &actions {
             match action {
-                Action::Persist(_) | Action::Proposed { .. } | Action::NotLeader { .. } => {}
+                Action::Persist(change) => {
+                    // Writes complete in order: this one waits for every unfinished one.
+                    while self.unfinished[i].front().is_some() {
+                        self.finish_oldest_write(i);
+                    }
+                    self.stable[i].apply(change).expect("checked above");
+                }
+                Action::PersistAsync {
+                    change,
+                    index,
+                    term,
+                } => self.unfinished[i].push_back((change.clone(), *index, *term)),
+                Action::Proposed { .. }
+                | Action::ProposedBatch { .. }
+                | Action::NotLeader { .. } => {}
                 Action::Send { to, message } => self.queue.push_back(Envelope {
                     from: id,
                     to: *to,
@@ -609,6 +656,11 @@ impl Cluster {
             let first = *self.leaders.entry(term).or_insert(id);
             assert_eq!(first, id, "two leaders in {term}");
         }
+        if self.finish_writes_at_once {
+            while !self.unfinished[i].is_empty() {
+                self.finish_write(id);
+            }
+        }
         if let Some(every) = self.snapshot_every {
             let at = self.services[i].last().0 / every * every;
             let snapshot_index = self.nodes[i].as_ref().map_or(at, |n| n.snapshot_index().0);
@@ -617,6 +669,29 @@ impl Cluster {
             }
         }
         actions
+    }
+
+    /// Moves the oldest unfinished write of node `i` to disk; returns its report.
+    fn finish_oldest_write(&mut self, i: usize) -> Option<Event> {
+        let (change, index, term) = self.unfinished[i].pop_front()?;
+        self.stable[i]
+            .apply(&change)
+            .expect("writes finish in order");
+        Some(Event::Persisted { index, term })
+    }
+
+    /// Finishes the oldest pipelined write of `id` and reports it to the node.
+    #[track_caller]
+    pub fn finish_write(&mut self, id: NodeId) {
+        let i = self.slot(id);
+        if let Some(report) = self.finish_oldest_write(i) {
+            self.step(id, report);
+        }
+    }
+
+    /// The number of pipelined writes of `id` started and not yet finished.
+    pub fn unfinished_writes(&self, id: NodeId) -> usize {
+        self.unfinished[self.slot(id)].len()
     }
 
     fn apply_entry(&mut self, i: usize, index: LogIndex, command: &SharedBytes) {
@@ -888,6 +963,9 @@ impl Cluster {
         let i = self.slot(id);
         self.nodes[i] = None;
         self.services[i] = Service::default();
+        // Unfinished writes are lost.
+        self.unfinished[i].clear();
+        self.durable[i] = self.stable[i].clone();
         self.queue.retain(|e| e.to != id);
     }
 
