@@ -88,7 +88,12 @@ pub(crate) fn check(node: &RaftNode, before: &Before) {
 /// own log is durable (thesis §10.2.1), and is an entry of its own term (§5.4.2).
 fn check_commit_by_majority(node: &RaftNode, leader: &crate::leader::Leader) {
     let commit = node.commit_index;
-    let own = leader.own.self_match(node.log.last_index());
+    // Computed here, not by `self_match`, so that a slip there is caught.
+    let own = if node.config.pipelined_persistence {
+        leader.own.durable_index()
+    } else {
+        node.log.last_index()
+    };
     let holders = std::iter::once(own)
         .chain(leader.progress.iter().map(|p| p.match_index))
         .filter(|&index| index >= commit)

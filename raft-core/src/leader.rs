@@ -103,12 +103,17 @@ impl RaftNode {
         }
     }
 
-    /// Sends new entries to follower `k` if flow control allows and there are any.
+    /// Sends follower `k` the entries it lacks, in as many messages as flow control allows
+    /// (each send moves `next_index` on, marks a probe sent or switches to a snapshot, so the
+    /// loop ends).
     fn send_entries_if_allowed(&mut self, k: usize) {
         let last_index = self.log.last_index();
         let max_inflight = self.config.max_inflight_messages;
-        let p = &self.leader_state().progress[k];
-        if p.next_index <= last_index && p.may_send_entries(max_inflight) {
+        loop {
+            let p = &self.leader_state().progress[k];
+            if p.next_index > last_index || !p.may_send_entries(max_inflight) {
+                return;
+            }
             self.send_append(k);
         }
     }

@@ -18,6 +18,25 @@ use raft_core::{
 };
 use std::collections::{BTreeMap, VecDeque};
 
+/// A fixed proptest seed, so that `cargo test` is reproducible; `RAFT_CORE_PROPTEST_SEED=<u64>`
+/// and `PROPTEST_CASES` explore other inputs.
+pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    let seed = std::env::var("RAFT_CORE_PROPTEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x7261_6674);
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(cases);
+    proptest::test_runner::Config {
+        cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Builders
 // ---------------------------------------------------------------------------------------------
@@ -480,6 +499,8 @@ pub struct Stats {
     /// A request and its reply take two.
     pub waves: u64,
     pub delivered_by_kind: BTreeMap<&'static str, u64>,
+    /// Durable writes handed out (`Persist` and `PersistAsync`), by any node.
+    pub writes: u64,
     /// AppendEntries rejections delivered, keyed by (follower, leader).
     pub rejections: BTreeMap<(NodeId, NodeId), u64>,
 }
@@ -514,6 +535,9 @@ pub struct Cluster {
     /// Finish every pipelined write right after the step that started it (the default), or
     /// only on `finish_write`.
     pub finish_writes_at_once: bool,
+    /// Every event fed to this node is copied to `recorded` (to replay it elsewhere).
+    pub record: Option<NodeId>,
+    pub recorded: Vec<Event>,
     pub services: Vec<Service>,
     pub incarnations: Vec<u32>,
     queue: VecDeque<Envelope>,
@@ -558,6 +582,8 @@ impl Cluster {
             stable: vec![PersistentState::default(); n],
             unfinished: vec![VecDeque::new(); n],
             finish_writes_at_once: true,
+            record: None,
+            recorded: Vec::new(),
             services: vec![Service::default(); n],
             incarnations: vec![0; n],
             queue: VecDeque::new(),
@@ -614,11 +640,15 @@ impl Cluster {
     #[track_caller]
     pub fn step(&mut self, id: NodeId, event: Event) -> Vec<Action> {
         let i = self.slot(id);
+        if self.record == Some(id) {
+            self.recorded.push(event.clone());
+        }
         let node = self.nodes[i]
             .as_mut()
             .unwrap_or_else(|| panic!("stepping {id}, which is down"));
         let actions = node.step(event);
         persist_and_check(node, &mut self.durable[i], &actions);
+        self.stats.writes += actions.iter().filter(|a| is_persist(a)).count() as u64;
         let (is_leader, term, last_applied) = (node.is_leader(), node.term(), node.last_applied());
         for action in &actions {
             match action {
