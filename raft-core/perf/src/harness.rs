@@ -89,7 +89,11 @@ pub fn measure<C: Cluster>(row: Row, entries: u64) -> Measurement {
     let ticks = run(&mut cluster, leader, row, warm_up, entries);
     let seconds = clock.elapsed_secs();
     let allocations = alloc::count() - allocations;
-    assert_eq!(cluster.leader(), Some(leader), "the leader changed while measuring");
+    assert_eq!(
+        cluster.leader(),
+        Some(leader),
+        "the leader changed while measuring"
+    );
     Measurement {
         entries,
         seconds,

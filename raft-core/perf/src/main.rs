@@ -23,7 +23,10 @@ use std::process::ExitCode;
 static ALLOCATOR: alloc::Counting = alloc::Counting;
 
 #[derive(Parser)]
-#[command(name = "raft-perf", about = "raft-core's benchmarks (not part of the default build)")]
+#[command(
+    name = "raft-perf",
+    about = "raft-core's benchmarks (not part of the default build)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -201,7 +204,13 @@ fn compare(rows: &[Row], runs: usize, entries: impl Fn(&Row) -> u64) {
     for (row, [ours, theirs]) in rows.iter().zip(results) {
         let (a, b) = (median(ours), median(theirs));
         let pair = |x: u64, y: u64, digits: usize| {
-            format!("{:.*} / {:.*}", digits, a.per_entry(x), digits, b.per_entry(y))
+            format!(
+                "{:.*} / {:.*}",
+                digits,
+                a.per_entry(x),
+                digits,
+                b.per_entry(y)
+            )
         };
         println!(
             "| {} | {} B | {} | {:.0} | {:.0} | {:.2}× | {} | {} | {} |",
@@ -245,12 +254,22 @@ fn instructions(entries: u64, batches: &[usize]) -> Result<(), String> {
 }
 
 /// Instructions callgrind collected for one run of `raft-perf one`.
-fn collected(exe: &std::path::Path, library: &str, batch: usize, entries: u64) -> Result<u64, String> {
+fn collected(
+    exe: &std::path::Path,
+    library: &str,
+    batch: usize,
+    entries: u64,
+) -> Result<u64, String> {
     let output = std::process::Command::new("valgrind")
         .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
         .arg(exe)
         .args(["one", "--library", library, "--nodes", "3", "--size", "16"])
-        .args(["--batch", &batch.to_string(), "--entries", &entries.to_string()])
+        .args([
+            "--batch",
+            &batch.to_string(),
+            "--entries",
+            &entries.to_string(),
+        ])
         .output()
         .map_err(|e| format!("cannot run valgrind (is it installed?): {e}"))?;
     if !output.status.success() {

@@ -54,7 +54,10 @@ impl RaftRs {
         if applied - self.compacted_index[i] >= COMPACT_EVERY {
             self.compacted_index[i] = applied;
             let store = self.nodes[i].mut_store();
-            store.wl().compact(applied).expect("applied entries compact");
+            store
+                .wl()
+                .compact(applied)
+                .expect("applied entries compact");
         }
     }
 
@@ -84,7 +87,10 @@ impl RaftRs {
             store.wl().append(ready.entries()).expect("entries append");
         }
         if let Some(hard_state) = ready.hs() {
-            self.nodes[i].mut_store().wl().set_hardstate(hard_state.clone());
+            self.nodes[i]
+                .mut_store()
+                .wl()
+                .set_hardstate(hard_state.clone());
         }
         self.send_all(ready.take_persisted_messages());
         let mut light = self.nodes[i].advance(ready);
@@ -159,17 +165,18 @@ impl Cluster for RaftRs {
         } else {
             // raft-rs's batched proposal: one MsgPropose carrying every entry.
             let entries: Vec<Entry> = (0..count as u64)
-                .map(|k| {
-                    let mut entry = Entry::default();
-                    entry.data = self.command(first + k, size).into();
-                    entry
+                .map(|k| Entry {
+                    data: self.command(first + k, size).into(),
+                    ..Entry::default()
                 })
                 .collect();
             let mut message = Message::default();
             message.set_msg_type(MessageType::MsgPropose);
             message.from = leader as u64 + 1;
             message.set_entries(entries.into());
-            self.nodes[leader].step(message).expect("the leader accepts");
+            self.nodes[leader]
+                .step(message)
+                .expect("the leader accepts");
         }
         self.handle_ready(leader);
     }
