@@ -142,6 +142,18 @@ fn change_appending(first: u64, terms: &[u64]) -> PersistChange {
 }
 
 #[test]
+fn a_change_that_does_not_fit_leaves_an_owning_store_untouched() {
+    let mut durable = state(1, None, &[1, 1]);
+    let before = durable.clone();
+    assert!(durable.apply_owned(change_appending(5, &[1])).is_err());
+    assert_eq!(durable, before);
+    durable
+        .apply_owned(change_appending(3, &[1]))
+        .expect("fits");
+    assert_eq!(durable.last_index(), LogIndex(3));
+}
+
+#[test]
 fn merge_refuses_an_append_that_does_not_continue_the_log() {
     let mut change = change_appending(3, &[1, 1]);
     let before = change.clone();
@@ -210,9 +222,13 @@ proptest! {
             let change = random_change(&mut one_by_one, draw);
             merged.merge(change).expect("successive changes merge");
         }
-        let mut at_once = start;
+        let mut at_once = start.clone();
         at_once.apply(&merged).expect("the merged change fits");
-        prop_assert_eq!(at_once, one_by_one);
+        prop_assert_eq!(&at_once, &one_by_one);
+        // A store that takes the change by value ends in the same state.
+        let mut owned = start;
+        owned.apply_owned(merged).expect("the merged change fits");
+        prop_assert_eq!(owned, one_by_one);
     }
 }
 

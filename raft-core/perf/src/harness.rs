@@ -48,12 +48,17 @@ pub trait Cluster {
     fn durable_writes(&self) -> u64;
 }
 
-/// The bytes of command number `seq`: its number, then zeros up to `size`.
+/// The bytes of command number `seq` in `buf`: its number, then zeros up to `size`. Only the
+/// number is rewritten when `buf` already has the size; each library then makes its own owned
+/// copy (one allocation and one copy per command for both).
 pub fn fill_command(buf: &mut Vec<u8>, seq: u64, size: usize) {
-    buf.clear();
-    buf.extend_from_slice(&seq.to_le_bytes());
-    buf.resize(size.max(8), 0);
-    buf.truncate(size);
+    if buf.len() != size {
+        buf.clear();
+        buf.resize(size, 0);
+    }
+    let number = seq.to_le_bytes();
+    let n = size.min(number.len());
+    buf[..n].copy_from_slice(&number[..n]);
 }
 
 /// What one run measured, over its measured entries only.

@@ -127,7 +127,7 @@ fn main() -> ExitCode {
                     entries_batched
                 }
             };
-            check_rows(&rows).map(|()| compare(&rows, runs.max(1), entries))
+            check_rows(&rows).and_then(|()| compare(&rows, runs.max(1), entries))
         }
         Command::Instructions { entries, batches } => instructions(entries, &batches),
         Command::One {
@@ -182,15 +182,17 @@ fn median(mut runs: Vec<Measurement>) -> Measurement {
     runs[runs.len() / 2]
 }
 
-fn compare(rows: &[Row], runs: usize, entries: impl Fn(&Row) -> u64) {
+/// Each measurement runs in a fresh process (`raft-perf one`), so that neither library
+/// inherits the other's heap, nor one row the previous row's.
+fn compare(rows: &[Row], runs: usize, entries: impl Fn(&Row) -> u64) -> Result<(), String> {
     let mut results: Vec<[Vec<Measurement>; 2]> = vec![[Vec::new(), Vec::new()]; rows.len()];
     for run in 0..runs {
         for (row, result) in rows.iter().zip(&mut results) {
             // Alternate which library goes first, so neither always runs on a warmer machine.
             let order = if run % 2 == 0 { [0, 1] } else { [1, 0] };
             for k in order {
-                let library = [Library::Ours, Library::RaftRs][k];
-                result[k].push(measure_one(library, *row, entries(row)));
+                let library = ["ours", "raft-rs"][k];
+                result[k].push(measure_in_child(library, *row, entries(row))?);
             }
         }
         eprintln!("run {} of {runs} done", run + 1);
@@ -225,6 +227,54 @@ fn compare(rows: &[Row], runs: usize, entries: impl Fn(&Row) -> u64) {
             pair(a.durable_writes, b.durable_writes, 3),
         );
     }
+    Ok(())
+}
+
+/// Runs `raft-perf one` for one row of one library and reads its counts back.
+fn measure_in_child(library: &str, row: Row, entries: u64) -> Result<Measurement, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find own binary: {e}"))?;
+    let output = std::process::Command::new(exe)
+        .args(["one", "--library", library])
+        .args([
+            "--nodes",
+            &row.nodes.to_string(),
+            "--size",
+            &row.size.to_string(),
+        ])
+        .args([
+            "--batch",
+            &row.batch.to_string(),
+            "--entries",
+            &entries.to_string(),
+        ])
+        .output()
+        .map_err(|e| format!("cannot run a measurement: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "{library} {row:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let field = |name: &str| -> Result<&str, String> {
+        stdout
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .ok_or_else(|| format!("no {name} in {stdout:?}"))
+    };
+    let number = |name: &str| -> Result<u64, String> {
+        field(name)?.parse().map_err(|e| format!("{name}: {e}"))
+    };
+    Ok(Measurement {
+        entries: number("entries")?,
+        seconds: field("seconds")?
+            .parse()
+            .map_err(|e| format!("seconds: {e}"))?,
+        allocations: number("allocations")?,
+        messages: number("messages")?,
+        durable_writes: number("writes")?,
+        ticks: number("ticks")?,
+    })
 }
 
 /// Runs `raft-perf one` under callgrind for N and 2N entries; the difference over N is the

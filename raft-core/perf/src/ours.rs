@@ -25,7 +25,7 @@ impl Ours {
         for action in actions.drain(..) {
             match action {
                 Action::Persist(change) => {
-                    self.durable[i].apply(&change).expect("changes fit");
+                    self.durable[i].apply_owned(change).expect("changes fit");
                     self.writes += 1;
                 }
                 Action::Send { to, message } => {
@@ -56,7 +56,9 @@ impl Ours {
         self.nodes[i].step_into(Event::Snapshot { index, data }, &mut actions);
         for action in actions.drain(..) {
             match action {
-                Action::Persist(change) => self.durable[i].apply(&change).expect("changes fit"),
+                Action::Persist(change) => {
+                    self.durable[i].apply_owned(change).expect("changes fit")
+                }
                 other => unreachable!("a snapshot only persists: {other:?}"),
             }
         }
