@@ -64,9 +64,8 @@ impl RaftNode {
         }
         let entries: Vec<Entry> = commands.map(|command| Entry { term, command }).collect();
         self.append_to_log(entries);
-        for k in 0..self.leader_state().progress.len() {
-            self.send_entries_if_allowed(k);
-        }
+        // The entries leave at the end of the call (`send_new_entries`), together with any
+        // others proposed in the same group.
         if self.quorum() == 1 {
             self.advance_commit(); // only a lone node commits by its own append
         }
@@ -100,6 +99,17 @@ impl RaftNode {
         }
         for k in 0..self.leader_state().progress.len() {
             self.send_append(k);
+        }
+    }
+
+    /// At the end of a call: each follower gets the entries appended during it, as flow
+    /// control allows, so that proposals fed together (`step_many`) travel together.
+    pub(crate) fn send_new_entries(&mut self) {
+        if !self.is_leader() {
+            return;
+        }
+        for k in 0..self.leader_state().progress.len() {
+            self.send_entries_if_allowed(k);
         }
     }
 

@@ -126,9 +126,11 @@ impl RaftNode {
         crate::invariants::check(self, &before);
     }
 
-    /// Ends a call: tells followers of a new commit if nothing else is about to, then hands
-    /// out the durable change (first) and the other actions, in order.
+    /// Ends a call: a leader sends the entries proposed during it, and tells followers of a
+    /// new commit if nothing else is about to; then the durable change (first) and the other
+    /// actions are handed out, in order.
     pub(crate) fn finish_step(&mut self, actions: &mut Vec<Action>) {
+        self.send_new_entries();
         self.send_commit_notices();
         if !self.pending.is_empty() {
             let change = std::mem::take(&mut self.pending);

@@ -92,6 +92,8 @@ enum Command {
 enum Library {
     /// raft-core.
     Ours,
+    /// raft-core, a batch fed as separate proposals in one `step_many` call.
+    OursGrouped,
     /// tikv's raft-rs 0.7.
     RaftRs,
 }
@@ -172,6 +174,7 @@ fn check_rows(rows: &[Row]) -> Result<(), String> {
 fn measure_one(library: Library, row: Row, entries: u64) -> Measurement {
     match library {
         Library::Ours => measure::<ours::Ours>(row, entries),
+        Library::OursGrouped => measure::<ours::Grouped>(row, entries),
         Library::RaftRs => measure::<raft_rs::RaftRs>(row, entries),
     }
 }
@@ -185,7 +188,7 @@ fn median(mut runs: Vec<Measurement>) -> Measurement {
 /// Each measurement runs in a fresh process (`raft-perf one`), so that neither library
 /// inherits the other's heap, nor one row the previous row's.
 fn compare(rows: &[Row], runs: usize, entries: impl Fn(&Row) -> u64) -> Result<(), String> {
-    let mut results: Vec<[Vec<Measurement>; 2]> = vec![[Vec::new(), Vec::new()]; rows.len()];
+    let mut results: Vec<[Vec<Measurement>; 3]> = vec![Default::default(); rows.len()];
     for run in 0..runs {
         for (row, result) in rows.iter().zip(&mut results) {
             // Alternate which library goes first, so neither always runs on a warmer machine.
@@ -193,6 +196,9 @@ fn compare(rows: &[Row], runs: usize, entries: impl Fn(&Row) -> u64) -> Result<(
             for k in order {
                 let library = ["ours", "raft-rs"][k];
                 result[k].push(measure_in_child(library, *row, entries(row))?);
+            }
+            if row.batch > 1 {
+                result[2].push(measure_in_child("ours-grouped", *row, entries(row))?);
             }
         }
         eprintln!("run {} of {runs} done", run + 1);
@@ -203,7 +209,11 @@ fn compare(rows: &[Row], runs: usize, entries: impl Fn(&Row) -> u64) -> Result<(
     );
     println!("| nodes | command | batch | raft-core entries/s | raft-rs entries/s | ratio | allocations/entry | messages/entry | durable writes/entry |");
     println!("|---|---|---|---|---|---|---|---|---|");
-    for (row, [ours, theirs]) in rows.iter().zip(results) {
+    let mut grouped = Vec::new();
+    for (row, [ours, theirs, group]) in rows.iter().zip(results) {
+        if !group.is_empty() {
+            grouped.push((row, median(group)));
+        }
         let (a, b) = (median(ours), median(theirs));
         let pair = |x: u64, y: u64, digits: usize| {
             format!(
@@ -226,6 +236,23 @@ fn compare(rows: &[Row], runs: usize, entries: impl Fn(&Row) -> u64) -> Result<(
             pair(a.messages, b.messages, 3),
             pair(a.durable_writes, b.durable_writes, 3),
         );
+    }
+    if !grouped.is_empty() {
+        println!("\nraft-core with each batch fed as separate `Propose` events in one `step_many` call (group commit):\n");
+        println!("| nodes | command | batch | entries/s | allocations/entry | messages/entry | durable writes/entry |");
+        println!("|---|---|---|---|---|---|---|");
+        for (row, g) in grouped {
+            println!(
+                "| {} | {} B | {} | {:.0} | {:.2} | {:.3} | {:.3} |",
+                row.nodes,
+                row.size,
+                row.batch,
+                g.entries_per_second(),
+                g.per_entry(g.allocations),
+                g.per_entry(g.messages),
+                g.per_entry(g.durable_writes),
+            );
+        }
     }
     Ok(())
 }

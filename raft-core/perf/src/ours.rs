@@ -20,8 +20,13 @@ pub struct Ours {
 
 impl Ours {
     fn step(&mut self, i: usize, event: Event) {
+        self.step_group(i, std::iter::once(event));
+    }
+
+    /// Feeds `events` to node `i` as one group (`step_many`) and carries out the actions.
+    fn step_group(&mut self, i: usize, events: impl IntoIterator<Item = Event>) {
         let mut actions = std::mem::take(&mut self.actions);
-        self.nodes[i].step_into(event, &mut actions);
+        self.nodes[i].step_many_into(events, &mut actions);
         for action in actions.drain(..) {
             match action {
                 Action::Persist(change) => {
@@ -134,5 +139,48 @@ impl Cluster for Ours {
 
     fn durable_writes(&self) -> u64 {
         self.writes
+    }
+}
+
+/// raft-core fed a batch as separate `Propose` events in one `step_many` call (group commit),
+/// for drivers whose proposals arrive one by one.
+pub struct Grouped(Ours);
+
+impl Cluster for Grouped {
+    fn new(nodes: usize) -> Grouped {
+        Grouped(Ours::new(nodes))
+    }
+
+    fn tick_all(&mut self) {
+        self.0.tick_all();
+    }
+
+    fn deliver_one(&mut self) -> bool {
+        self.0.deliver_one()
+    }
+
+    fn leader(&self) -> Option<usize> {
+        self.0.leader()
+    }
+
+    fn propose(&mut self, leader: usize, first: u64, count: usize, size: usize) {
+        let events: Vec<Event> = (0..count as u64)
+            .map(|k| Event::Propose {
+                command: self.0.command(first + k, size),
+            })
+            .collect();
+        self.0.step_group(leader, events);
+    }
+
+    fn min_applied(&self) -> u64 {
+        self.0.min_applied()
+    }
+
+    fn messages(&self) -> u64 {
+        self.0.messages()
+    }
+
+    fn durable_writes(&self) -> u64 {
+        self.0.durable_writes()
     }
 }
