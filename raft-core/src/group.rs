@@ -40,9 +40,13 @@ impl RaftNode {
         for event in events {
             self.handle(event);
             let change = std::mem::take(&mut self.pending);
-            group
-                .merge(change)
-                .expect("a node's successive changes always chain");
+            if group.is_empty() {
+                group = change;
+            } else {
+                group
+                    .merge(change)
+                    .expect("a node's successive changes always chain");
+            }
         }
         self.pending = group;
         self.finish_step(actions);

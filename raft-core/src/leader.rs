@@ -17,12 +17,15 @@ pub(crate) struct Leader {
     match_scratch: Vec<LogIndex>,
     /// How far the leader's own log is durable (see `pipeline`).
     pub(crate) own: OwnWrites,
+    /// Entries were proposed during this call and wait for `send_new_entries`.
+    proposed: bool,
 }
 
 impl Leader {
     pub(crate) fn new(followers: &[NodeId], next_index: LogIndex, pipelined: bool) -> Leader {
         Leader {
             own: OwnWrites::new(pipelined, next_index.prev()),
+            proposed: false,
             progress: followers
                 .iter()
                 .map(|&id| Progress::new(id, next_index))
@@ -64,6 +67,7 @@ impl RaftNode {
         }
         let entries: Vec<Entry> = commands.map(|command| Entry { term, command }).collect();
         self.append_to_log(entries);
+        self.leader_state_mut().proposed = true;
         // The entries leave at the end of the call (`send_new_entries`), together with any
         // others proposed in the same group.
         if self.quorum() == 1 {
@@ -105,10 +109,13 @@ impl RaftNode {
     /// At the end of a call: each follower gets the entries appended during it, as flow
     /// control allows, so that proposals fed together (`step_many`) travel together.
     pub(crate) fn send_new_entries(&mut self) {
-        if !self.is_leader() {
+        let Role::Leader(leader) = &mut self.role else {
+            return;
+        };
+        if !std::mem::take(&mut leader.proposed) {
             return;
         }
-        for k in 0..self.leader_state().progress.len() {
+        for k in 0..leader.progress.len() {
             self.send_entries_if_allowed(k);
         }
     }

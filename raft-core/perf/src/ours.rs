@@ -20,13 +20,19 @@ pub struct Ours {
 
 impl Ours {
     fn step(&mut self, i: usize, event: Event) {
-        self.step_group(i, std::iter::once(event));
+        let mut actions = std::mem::take(&mut self.actions);
+        self.nodes[i].step_into(event, &mut actions);
+        self.carry_out(i, actions);
     }
 
     /// Feeds `events` to node `i` as one group (`step_many`) and carries out the actions.
     fn step_group(&mut self, i: usize, events: impl IntoIterator<Item = Event>) {
         let mut actions = std::mem::take(&mut self.actions);
         self.nodes[i].step_many_into(events, &mut actions);
+        self.carry_out(i, actions);
+    }
+
+    fn carry_out(&mut self, i: usize, mut actions: Vec<Action>) {
         for action in actions.drain(..) {
             match action {
                 Action::Persist(change) => {
