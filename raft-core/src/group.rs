@@ -4,7 +4,7 @@
 //! while its last write was under way) can feed them with `step_many`. Each event is handled
 //! exactly as `step` would, and its durable change is folded into one `PersistChange` that
 //! comes first, before every other action of the group. N events thus cost one fsync instead
-//! of N.
+//! of N, and N proposals one message per follower (entries leave at the end of a call).
 //!
 //! Why it is safe: the result is what `step` on each event in turn would give if every
 //! message and apply of the group were held up until the last event's write was durable, and
@@ -29,8 +29,10 @@ impl RaftNode {
 
     /// Like [`step_many`](Self::step_many), appending to a reused buffer. The same as calling
     /// [`step_into`](Self::step_into) on each event, except that the durable changes come out
-    /// merged into one `Persist` (or `PersistAsync`) placed before all the other actions: the
-    /// group's messages, applies and answers wait for one write instead of one each.
+    /// merged into one `Persist` (or `PersistAsync`) placed before all the other actions (the
+    /// group's messages, applies and answers wait for one write instead of one each), and that
+    /// a leader sends the entries proposed in the group together, and its commit notices once,
+    /// at the end.
     pub fn step_many_into(
         &mut self,
         events: impl IntoIterator<Item = Event>,
