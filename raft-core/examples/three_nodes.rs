@@ -48,8 +48,10 @@ fn carry_out(me: &mut Server, actions: Vec<Action>, network: &mut VecDeque<Packe
             Action::ApplySnapshot { index, .. } => {
                 println!("{from} installs a snapshot at {index}")
             }
+            // Only with `Config::pipelined_persistence`, which this run leaves off.
+            Action::PersistAsync { .. } => unreachable!("pipelined persistence is off"),
             // Answers to proposals; `propose` below reads them itself.
-            Action::Proposed { .. } | Action::NotLeader { .. } => {}
+            Action::Proposed { .. } | Action::ProposedBatch { .. } | Action::NotLeader { .. } => {}
         }
     }
 }

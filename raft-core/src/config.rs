@@ -32,6 +32,13 @@ pub struct Config {
     /// follower; beyond that, new entries wait for a reply or the next heartbeat and then travel
     /// together.
     pub max_inflight_messages: u32,
+    /// Pipelined persistence (Ongaro's thesis §10.2.1), off by default. When on, a leader
+    /// hands its own new entries to the driver as [`Action::PersistAsync`](crate::Action):
+    /// they go to followers while its own write is still under way, and the leader counts
+    /// itself toward commitment only once the driver reports them durable with
+    /// [`Event::Persisted`](crate::Event). Followers still persist before they acknowledge,
+    /// and every other durable change stays a plain `Persist`.
+    pub pipelined_persistence: bool,
     /// Seed of the node's random generator (election timeouts). Nothing else is random.
     /// Give every node of a cluster a different seed (a restarted node a fresh one too): nodes
     /// with equal seeds draw equal timeouts, and if they start together they stand for
@@ -51,6 +58,7 @@ impl Config {
             max_entries_per_message: 512,
             max_bytes_per_message: 1 << 20,
             max_inflight_messages: 4,
+            pipelined_persistence: false,
             seed,
         }
     }

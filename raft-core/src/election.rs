@@ -85,7 +85,8 @@ impl RaftNode {
     pub(crate) fn become_leader(&mut self) {
         let next_index = self.log.last_index().next();
         let others: Vec<NodeId> = self.others().collect();
-        self.role = Role::Leader(Leader::new(&others, next_index));
+        let pipelined = self.config.pipelined_persistence;
+        self.role = Role::Leader(Leader::new(&others, next_index, pipelined));
         self.leader = Some(self.config.id);
         self.broadcast_heartbeat();
         // A single-node cluster commits its own log straight away.

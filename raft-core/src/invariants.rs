@@ -64,6 +64,13 @@ pub(crate) fn check(node: &RaftNode, before: &Before) {
             Some(node.config.id),
             "leader does not know it leads"
         );
+        assert!(
+            leader.own.durable_index() <= log.last_index(),
+            "leader durable beyond its log"
+        );
+        if node.commit_index > before.commit_index {
+            check_commit_by_majority(node, leader);
+        }
         for p in &leader.progress {
             assert!(
                 p.match_index <= log.last_index(),
@@ -75,4 +82,29 @@ pub(crate) fn check(node: &RaftNode, before: &Before) {
             );
         }
     }
+}
+
+/// A leader's new commit index is held by a majority, counting the leader only as far as its
+/// own log is durable (thesis §10.2.1), and is an entry of its own term (§5.4.2).
+fn check_commit_by_majority(node: &RaftNode, leader: &crate::leader::Leader) {
+    let commit = node.commit_index;
+    // Computed here, not by `self_match`, so that a slip there is caught.
+    let own = if node.config.pipelined_persistence {
+        leader.own.durable_index()
+    } else {
+        node.log.last_index()
+    };
+    let holders = std::iter::once(own)
+        .chain(leader.progress.iter().map(|p| p.match_index))
+        .filter(|&index| index >= commit)
+        .count();
+    assert!(
+        holders >= node.quorum(),
+        "committed {commit} held by only {holders} (own log counted through {own})"
+    );
+    assert_eq!(
+        node.log.term_at(commit),
+        Some(node.hard_state.term),
+        "committed by counting an entry of an older term"
+    );
 }

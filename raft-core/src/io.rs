@@ -22,6 +22,13 @@ pub enum Event {
         /// The opaque command.
         command: SharedBytes,
     },
+    /// Several commands at once, in order: one log append, one durable write and one message
+    /// per follower for all of them, instead of one each. Answered in the same call by
+    /// [`Action::ProposedBatch`] or [`Action::NotLeader`].
+    ProposeBatch {
+        /// The opaque commands, to sit at consecutive indexes.
+        commands: Vec<SharedBytes>,
+    },
     /// The service has compacted its state through `index` into `data` (the lab's
     /// `Snapshot()`); the node may discard its log up to there. Ignored unless `index` is
     /// applied and beyond the current snapshot.
@@ -31,14 +38,40 @@ pub enum Event {
         /// The service's snapshot.
         data: SharedBytes,
     },
+    /// The answer to [`Action::PersistAsync`]: the log through `index`, whose entry there has
+    /// `term`, is durable. Only used with [`Config::pipelined_persistence`](crate::Config);
+    /// a report the node cannot match to its log (stale, from before a crash) is ignored.
+    Persisted {
+        /// The `index` of the completed `PersistAsync`.
+        index: LogIndex,
+        /// The `term` of the completed `PersistAsync`.
+        term: Term,
+    },
 }
 
 /// Something the driver must do, in the order given.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Make this change to durable state, and have it durable before carrying out any later
-    /// action of the same call. At most one per call, always first.
+    /// action (of this call or any later one). At most one `Persist` or `PersistAsync` per
+    /// call, always first.
     Persist(PersistChange),
+    /// Only with [`Config::pipelined_persistence`](crate::Config), only from a leader whose
+    /// change is nothing but its own new entries: start making this change durable, but do
+    /// not hold later actions back for it — the entries' `AppendEntries` may leave at once
+    /// (Ongaro's thesis §10.2.1). When it is durable, feed back
+    /// [`Event::Persisted`]` { index, term }`; until then the leader does not count itself
+    /// toward committing these entries. Changes are still written in the order given: a later
+    /// `Persist` is durable only once this one is. A crash may lose it; nothing that depended
+    /// on it was promised.
+    PersistAsync {
+        /// The change: an append of the leader's own entries.
+        change: PersistChange,
+        /// The index of the last entry appended, to report back.
+        index: LogIndex,
+        /// The term of that entry, to report back.
+        term: Term,
+    },
     /// Send a message to a peer. Delivery may fail; Raft retries on its own.
     Send {
         /// The recipient.
@@ -72,7 +105,15 @@ pub enum Action {
         /// The leader's term.
         term: Term,
     },
-    /// The answer to `Propose` when this node is not the leader.
+    /// The answer to `ProposeBatch`: the commands were appended in `term` at `first_index`,
+    /// `first_index + 1`, … in order (an empty batch appends nothing).
+    ProposedBatch {
+        /// Where the first command sits in the log.
+        first_index: LogIndex,
+        /// The leader's term.
+        term: Term,
+    },
+    /// The answer to `Propose` or `ProposeBatch` when this node is not the leader.
     NotLeader {
         /// The leader of the current term, if this node knows it.
         leader_hint: Option<NodeId>,

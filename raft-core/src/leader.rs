@@ -4,6 +4,7 @@ use crate::io::Action;
 use crate::message::{AppendEntries, AppendEntriesReply, AppendOutcome, ConflictHint};
 use crate::message::{InstallSnapshot, InstallSnapshotReply, Message};
 use crate::node::{RaftNode, Role};
+use crate::pipeline::OwnWrites;
 use crate::progress::{Mode, Progress};
 use crate::types::{Entry, LogIndex, NodeId, SharedBytes};
 
@@ -14,11 +15,17 @@ pub(crate) struct Leader {
     heartbeat_elapsed_ticks: u32,
     /// Reused to find the majority's match index without allocating.
     match_scratch: Vec<LogIndex>,
+    /// How far the leader's own log is durable (see `pipeline`).
+    pub(crate) own: OwnWrites,
+    /// Entries were proposed during this call and wait for `send_new_entries`.
+    proposed: bool,
 }
 
 impl Leader {
-    pub(crate) fn new(followers: &[NodeId], next_index: LogIndex) -> Leader {
+    pub(crate) fn new(followers: &[NodeId], next_index: LogIndex, pipelined: bool) -> Leader {
         Leader {
+            own: OwnWrites::new(pipelined, next_index.prev()),
+            proposed: false,
             progress: followers
                 .iter()
                 .map(|&id| Progress::new(id, next_index))
@@ -36,22 +43,37 @@ impl Leader {
 impl RaftNode {
     /// The lab's `Start`: append at once and answer in the same call.
     pub(crate) fn propose(&mut self, command: SharedBytes) {
+        if let Some((index, term)) = self.append_proposals(std::iter::once(command)) {
+            self.out.push(Action::Proposed { index, term });
+        }
+    }
+
+    /// Appends the commands as new entries of the current term and starts replicating them;
+    /// returns where the first one sits. A node that does not lead answers `NotLeader`.
+    pub(crate) fn append_proposals(
+        &mut self,
+        commands: impl ExactSizeIterator<Item = SharedBytes>,
+    ) -> Option<(LogIndex, crate::types::Term)> {
         if !self.is_leader() {
             self.out.push(Action::NotLeader {
                 leader_hint: self.leader,
             });
-            return;
+            return None;
         }
         let term = self.hard_state.term;
-        self.append_to_log(vec![Entry { term, command }]);
-        let index = self.log.last_index();
-        self.out.push(Action::Proposed { index, term });
-        for k in 0..self.leader_state().progress.len() {
-            self.send_entries_if_allowed(k);
+        let first_index = self.log.last_index().next();
+        if commands.len() == 0 {
+            return Some((first_index, term));
         }
+        let entries: Vec<Entry> = commands.map(|command| Entry { term, command }).collect();
+        self.append_to_log(entries);
+        self.leader_state_mut().proposed = true;
+        // The entries leave at the end of the call (`send_new_entries`), together with any
+        // others proposed in the same group.
         if self.quorum() == 1 {
             self.advance_commit(); // only a lone node commits by its own append
         }
+        Some((first_index, term))
     }
 
     pub(crate) fn leader_tick(&mut self) {
@@ -84,12 +106,31 @@ impl RaftNode {
         }
     }
 
-    /// Sends new entries to follower `k` if flow control allows and there are any.
+    /// At the end of a call: each follower gets the entries appended during it, as flow
+    /// control allows, so that proposals fed together (`step_many`) travel together.
+    pub(crate) fn send_new_entries(&mut self) {
+        let Role::Leader(leader) = &mut self.role else {
+            return;
+        };
+        if !std::mem::take(&mut leader.proposed) {
+            return;
+        }
+        for k in 0..leader.progress.len() {
+            self.send_entries_if_allowed(k);
+        }
+    }
+
+    /// Sends follower `k` the entries it lacks, in as many messages as flow control allows
+    /// (each send moves `next_index` on, marks a probe sent or switches to a snapshot, so the
+    /// loop ends).
     fn send_entries_if_allowed(&mut self, k: usize) {
         let last_index = self.log.last_index();
         let max_inflight = self.config.max_inflight_messages;
-        let p = &self.leader_state().progress[k];
-        if p.next_index <= last_index && p.may_send_entries(max_inflight) {
+        loop {
+            let p = &self.leader_state().progress[k];
+            if p.next_index > last_index || !p.may_send_entries(max_inflight) {
+                return;
+            }
             self.send_append(k);
         }
     }
@@ -105,9 +146,8 @@ impl RaftNode {
         {
             if ticks_since_sent < self.config.election_ticks_min {
                 // The snapshot is on its way; only assert leadership.
-                let to = p.id;
                 let heartbeat = self.append_request(snapshot_index.next(), Vec::new());
-                self.send(to, Message::AppendEntries(heartbeat));
+                self.send_append_request(k, heartbeat);
             } else {
                 self.send_snapshot(k); // it may have been lost
             }
@@ -133,8 +173,7 @@ impl RaftNode {
             Mode::Probe => p.probe_sent = true,
             _ => {}
         }
-        let to = p.id;
-        self.send(to, Message::AppendEntries(request));
+        self.send_append_request(k, request);
     }
 
     /// An AppendEntries carrying `entries` from `next_index` on (which must be past the
@@ -243,6 +282,7 @@ impl RaftNode {
 
     /// Commit the highest index a majority holds — but only by counting replicas of an entry
     /// of the current term (§5.4.2, Figure 8); earlier entries commit indirectly.
+    /// The leader counts itself only through what it has made durable (see `pipeline`).
     pub(crate) fn advance_commit(&mut self) {
         let quorum = self.quorum();
         let last_index = self.log.last_index();
@@ -251,7 +291,7 @@ impl RaftNode {
         };
         let scratch = &mut leader.match_scratch;
         scratch.clear();
-        scratch.push(last_index);
+        scratch.push(leader.own.self_match(last_index));
         scratch.extend(leader.progress.iter().map(|p| p.match_index));
         scratch.sort_unstable_by(|a, b| b.cmp(a));
         let majority_index = scratch[quorum - 1];
@@ -262,14 +302,14 @@ impl RaftNode {
         }
     }
 
-    fn leader_state(&self) -> &Leader {
+    pub(crate) fn leader_state(&self) -> &Leader {
         match &self.role {
             Role::Leader(leader) => leader,
             _ => unreachable!("leader state outside leadership"),
         }
     }
 
-    fn leader_state_mut(&mut self) -> &mut Leader {
+    pub(crate) fn leader_state_mut(&mut self) -> &mut Leader {
         match &mut self.role {
             Role::Leader(leader) => leader,
             _ => unreachable!("leader state outside leadership"),

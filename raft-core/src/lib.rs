@@ -10,6 +10,13 @@
 //! - [`Action::Apply`] / [`Action::ApplySnapshot`] go to the service, in index order;
 //! - [`Action::Proposed`] / [`Action::NotLeader`] answer an [`Event::Propose`] at once.
 //!
+//! For throughput: [`Event::ProposeBatch`] appends many commands with one durable write and one
+//! message per follower; [`RaftNode::step_many`] feeds several events and returns their durable
+//! changes as one `Persist` (group commit); [`Config::pipelined_persistence`] lets a leader send
+//! its entries while its own write is under way ([`Action::PersistAsync`], answered by
+//! [`Event::Persisted`]). Followers learn a new commit index at once, not at the next
+//! heartbeat.
+//!
 //! Time is [`Event::Tick`]s; [`Config`] says how many make a heartbeat interval and an
 //! election timeout. The only randomness is a `ChaCha8Rng` seeded from [`Config::seed`], so the
 //! same configuration and the same events give byte-identical actions.
@@ -61,9 +68,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod batch;
+mod commit_notice;
 mod config;
 mod election;
 mod follower;
+mod group;
 #[cfg(debug_assertions)]
 mod invariants;
 mod io;
@@ -72,6 +82,7 @@ mod log;
 mod message;
 mod node;
 mod persist;
+mod pipeline;
 mod progress;
 mod snapshot;
 mod types;

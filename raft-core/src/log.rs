@@ -112,13 +112,16 @@ impl RaftLog {
         self.entries.truncate(keep);
     }
 
-    /// Replaces the log through `index` by a snapshot, keeping the entries after it, and gives
-    /// the discarded memory back.
+    /// Replaces the log through `index` by a snapshot, keeping the entries after it. The
+    /// discarded entries (and their commands, unless shared) are freed; the vector keeps room
+    /// for as many entries as it held, which the log will need again before the next snapshot,
+    /// and gives back only room beyond twice that (left by an earlier, longer log).
     pub(crate) fn compact(&mut self, index: LogIndex, term: Term, data: SharedBytes) {
+        let held = self.entries.len();
         let covered = index.0.saturating_sub(self.snapshot.index.0) as usize;
-        self.entries.drain(..covered.min(self.entries.len()));
-        if self.entries.capacity() > 2 * self.entries.len() + 64 {
-            self.entries.shrink_to_fit();
+        self.entries.drain(..covered.min(held));
+        if self.entries.capacity() > 2 * held + 64 {
+            self.entries.shrink_to(held);
         }
         self.snapshot = Snapshot { index, term, data };
     }

@@ -102,19 +102,37 @@ impl RaftNode {
     /// Like [`step`](Self::step), but appends the actions to `actions`, so a driver can reuse
     /// one buffer and avoid an allocation per call.
     pub fn step_into(&mut self, event: Event, actions: &mut Vec<Action>) {
+        self.handle(event);
+        self.finish_step(actions);
+    }
+
+    /// Handles one event: the state changes, the actions it causes, and the newly committed
+    /// entries to apply, which wait in `out` and `pending` until `finish_step`.
+    pub(crate) fn handle(&mut self, event: Event) {
         #[cfg(debug_assertions)]
         let before = crate::invariants::Before::capture(self);
         match event {
             Event::Tick => self.tick(),
             Event::Receive { from, message } => self.receive(from, message),
             Event::Propose { command } => self.propose(command),
+            Event::ProposeBatch { commands } => self.propose_batch(commands),
             Event::Snapshot { index, data } => self.take_snapshot(index, data),
+            Event::Persisted { index, term } => self.handle_persisted(index, term),
         }
         self.apply_committed();
         #[cfg(debug_assertions)]
         crate::invariants::check(self, &before);
+    }
+
+    /// Ends a call: a leader sends the entries proposed during it, and tells followers of a
+    /// new commit if nothing else is about to; then the durable change (first) and the other
+    /// actions are handed out, in order.
+    pub(crate) fn finish_step(&mut self, actions: &mut Vec<Action>) {
+        self.send_new_entries();
+        self.send_commit_notices();
         if !self.pending.is_empty() {
-            actions.push(Action::Persist(std::mem::take(&mut self.pending)));
+            let change = std::mem::take(&mut self.pending);
+            actions.push(self.persist_action(change));
         }
         actions.append(&mut self.out);
     }

@@ -172,6 +172,19 @@ impl PersistentState {
         term == Some(snapshot.term)
     }
 
+    /// Like [`apply`](Self::apply), but takes the change by value and moves its entries into
+    /// the state instead of copying them: a store that keeps what it is given saves a
+    /// reference-count update per entry. On `Err` nothing was changed.
+    pub fn apply_owned(&mut self, mut change: PersistChange) -> Result<(), ChangeError> {
+        self.check_fits(&change)?;
+        let append = change.append.take();
+        self.apply(&change)?;
+        if let Some(append) = append {
+            self.entries.extend(append.entries);
+        }
+        Ok(())
+    }
+
     /// Checks that `change` applies cleanly, without changing anything.
     fn check_fits(&self, change: &PersistChange) -> Result<(), ChangeError> {
         let mut snapshot_index = self.snapshot.index;

@@ -31,6 +31,8 @@ pub(crate) struct Progress {
     pub(crate) inflight: VecDeque<LogIndex>,
     /// In `Probe` mode: a probe is out and its answer awaited.
     pub(crate) probe_sent: bool,
+    /// The commit index carried by the last AppendEntries sent (see `commit_notice`).
+    pub(crate) commit_sent: LogIndex,
 }
 
 impl Progress {
@@ -42,6 +44,7 @@ impl Progress {
             mode: Mode::Probe,
             inflight: VecDeque::new(),
             probe_sent: false,
+            commit_sent: LogIndex(0),
         }
     }
 

@@ -566,7 +566,11 @@ fn s5_3_leader_commits_what_a_majority_holds_and_tells_followers() {
     let actions = h.receive(3, matched(term, 1));
     assert_eq!(applied(&actions), vec![1]);
     assert_eq!(h.node.commit_index(), LogIndex(1));
-    // Followers learn it from the next message (piggybacked).
+    // Followers holding it are told at once (a commit notice); the others learn it from the
+    // next message, here a heartbeat (leaderCommit, Figure 2).
+    for peer in [2, 3] {
+        assert_eq!(only_append_to(&actions, peer).leader_commit, LogIndex(1));
+    }
     let mut beat = Vec::new();
     for _ in 0..h.node.config().heartbeat_ticks {
         beat = h.tick();

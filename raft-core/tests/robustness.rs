@@ -10,29 +10,11 @@ mod support;
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::test_runner::RngSeed;
 use raft_core::{
     AppendOutcome, Config, ConflictHint, Entry, Event, LogIndex, Message, NodeId, PersistentState,
     RaftNode, SharedBytes, Term,
 };
 use support::*;
-
-fn proptest_config(cases: u32) -> ProptestConfig {
-    let seed = std::env::var("RAFT_CORE_PROPTEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x7261_6674);
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(cases);
-    ProptestConfig {
-        cases,
-        rng_seed: RngSeed::Fixed(seed),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Hostile input, one node
@@ -146,6 +128,13 @@ enum Op {
     },
     /// Crash and restart from the durable state.
     Restart,
+    /// A batch of proposals.
+    Batch(Vec<Vec<u8>>),
+    /// A durability report, near the end of the log (`back` entries before it) or anywhere.
+    Persisted {
+        back: u64,
+        term: u64,
+    },
 }
 
 fn arb_op() -> impl Strategy<Value = Op> {
@@ -161,6 +150,9 @@ fn arb_op() -> impl Strategy<Value = Op> {
             .prop_map(|(back, favourable)| Op::Answer { back, favourable }),
         2 => (0usize..8).prop_map(|back| Op::Replay { back }),
         1 => Just(Op::Restart),
+        1 => vec(vec(any::<u8>(), 0..4), 0..5).prop_map(Op::Batch),
+        2 => (0u64..4, prop_oneof![Just(0u64), number()])
+            .prop_map(|(back, term)| Op::Persisted { back, term }),
     ]
 }
 
@@ -235,8 +227,11 @@ fn nth_back<T>(items: &[T], back: usize) -> Option<&T> {
 }
 
 /// Runs `ops` against n1; panics (failing the property) on any broken check.
-fn run_hostile(ops: &[Op]) {
-    let config = config(1, 3);
+fn run_hostile(ops: &[Op], pipelined: bool) {
+    let config = Config {
+        pipelined_persistence: pipelined,
+        ..config(1, 3)
+    };
     let mut h = Harness::with_config(config.clone(), None);
     let mut requests: Vec<(NodeId, Message)> = Vec::new();
     let mut received: Vec<(u64, Message)> = Vec::new();
@@ -293,6 +288,21 @@ fn run_hostile(ops: &[Op]) {
                 Some((from, message)) => h.receive(from, message),
                 None => Vec::new(),
             },
+            Op::Batch(commands) => h.step(Event::ProposeBatch {
+                commands: commands
+                    .iter()
+                    .map(|c| SharedBytes::from(c.clone()))
+                    .collect(),
+            }),
+            Op::Persisted { back, term } => {
+                // Term 0 stands for "the term of that entry", the report a driver would make.
+                let index = LogIndex(h.node.last_index().0.saturating_sub(*back));
+                let term = match *term {
+                    0 => h.node.entry(index).map_or(Term(0), |e| e.term),
+                    other => Term(other),
+                };
+                h.step(Event::Persisted { index, term })
+            }
             Op::Restart => {
                 let restored = PersistentState::decode(&h.durable.encode())
                     .expect("durable state always decodes");
@@ -318,8 +328,11 @@ proptest! {
     #![proptest_config(proptest_config(192))]
 
     #[test]
-    fn node_never_panics_on_hostile_input(ops in vec(arb_op(), 1..120)) {
-        run_hostile(&ops);
+    fn node_never_panics_on_hostile_input(
+        ops in vec(arb_op(), 1..120),
+        pipelined in any::<bool>(),
+    ) {
+        run_hostile(&ops, pipelined);
     }
 }
 
@@ -439,6 +452,10 @@ enum NetOp {
     Restart(usize),
     Isolate(usize),
     Heal,
+    /// Finishes the oldest pipelined write of a node (only with pipelined persistence).
+    FinishWrite(usize),
+    /// A batch of this many commands to whoever leads.
+    ProposeBatch(u8),
 }
 
 fn arb_net_op() -> impl Strategy<Value = NetOp> {
@@ -456,14 +473,24 @@ fn arb_net_op() -> impl Strategy<Value = NetOp> {
         3 => any::<usize>().prop_map(NetOp::Restart),
         1 => any::<usize>().prop_map(NetOp::Isolate),
         2 => Just(NetOp::Heal),
+        6 => any::<usize>().prop_map(NetOp::FinishWrite),
+        2 => (0u8..5).prop_map(NetOp::ProposeBatch),
     ]
 }
 
 /// Runs `ops` on an `n`-node cluster. `Cluster` asserts Election Safety, agreement of applied
 /// commands at every index, apply order and persistence after every step; at the end the
-/// network is repaired and the cluster must still make progress.
-fn run_unreliable(n: u64, seed: u64, snapshot_every: Option<u64>, ops: &[NetOp]) {
-    let mut c = Cluster::with_seed(n, seed);
+/// network is repaired and the cluster must still make progress. With `pipelined`, leaders'
+/// own writes finish only on `FinishWrite`, and a crash loses the unfinished ones.
+fn run_unreliable(n: u64, seed: u64, snapshot_every: Option<u64>, pipelined: bool, ops: &[NetOp]) {
+    let configs = (1..=n)
+        .map(|id| Config {
+            pipelined_persistence: pipelined,
+            ..Config::new(NodeId(id), ids(n), seed.wrapping_mul(31).wrapping_add(id))
+        })
+        .collect();
+    let mut c = Cluster::with_configs(configs);
+    c.finish_writes_at_once = !pipelined;
     c.snapshot_every = snapshot_every;
     let pick = |k: usize| NodeId(k as u64 % n + 1);
     let mut proposals = 0u32;
@@ -499,7 +526,23 @@ fn run_unreliable(n: u64, seed: u64, snapshot_every: Option<u64>, ops: &[NetOp])
             NetOp::Restart(k) if !c.is_up(pick(k)) => c.restart(pick(k)),
             NetOp::Isolate(k) => c.isolate(pick(k)),
             NetOp::Heal => c.heal(),
+            NetOp::FinishWrite(k) if c.is_up(pick(k)) => c.finish_write(pick(k)),
+            NetOp::ProposeBatch(size) => {
+                if let Some(leader) = c.leader() {
+                    proposals += 1;
+                    let commands = (0..size)
+                        .map(|i| cmd(&format!("b{proposals}.{i}")))
+                        .collect();
+                    c.step(leader, Event::ProposeBatch { commands });
+                }
+            }
             _ => {}
+        }
+    }
+    c.finish_writes_at_once = true;
+    for id in c.ids.clone() {
+        while c.is_up(id) && c.unfinished_writes(id) > 0 {
+            c.finish_write(id);
         }
     }
     // Liveness once the network is whole again: a new command commits everywhere.
@@ -524,9 +567,10 @@ proptest! {
         n in prop_oneof![Just(3u64), Just(5u64)],
         seed in any::<u64>(),
         snapshot_every in prop_oneof![Just(None), (2u64..6).prop_map(Some)],
+        pipelined in any::<bool>(),
         ops in vec(arb_net_op(), 1..300),
     ) {
-        run_unreliable(n, seed, snapshot_every, &ops);
+        run_unreliable(n, seed, snapshot_every, pipelined, &ops);
     }
 }
 

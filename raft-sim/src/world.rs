@@ -538,15 +538,25 @@ impl World {
         };
         let mut answer = None;
         let mut compact = Vec::new();
+        let mut persisted = Vec::new();
         for (k, action) in actions.drain(..).enumerate() {
             if let Some(crash) = crash.filter(|c| c.position == k) {
-                if let Action::Persist(change) = &action {
+                if let Action::Persist(change) | Action::PersistAsync { change, .. } = &action {
                     self.persist_torn(i, change, crash.torn_parts);
                 }
                 break;
             }
             match action {
                 Action::Persist(change) => self.persist(i, &change),
+                // Pipelined persistence (off in lab runs): the write completes at once.
+                Action::PersistAsync {
+                    change,
+                    index,
+                    term,
+                } => {
+                    self.persist(i, &change);
+                    persisted.push(Event::Persisted { index, term });
+                }
                 Action::Send { to, message } => self.transmit(me, to, message, call),
                 Action::Apply { index, entry } => {
                     self.trace.apply(self.now, i, index, &entry.command);
@@ -578,6 +588,9 @@ impl World {
                     }
                 }
                 Action::Proposed { index, term } => answer = Some((index.0, term.0)),
+                Action::ProposedBatch { first_index, term } => {
+                    answer = Some((first_index.0, term.0))
+                }
                 Action::NotLeader { .. } => answer = None,
             }
         }
@@ -592,6 +605,9 @@ impl World {
         if crash.is_some() {
             self.crash(i);
             return None;
+        }
+        for event in persisted {
+            self.step(i, event, None);
         }
         // The snapshot applier calls Snapshot() right after applying 9, 19, …
         for (index, data) in compact {
@@ -613,14 +629,18 @@ impl World {
     /// If server `i` is armed to crash and this step writes, where: after how many of its `actions`,
     /// and how much of a `Persist` at that point reaches the disk.
     fn draw_crash_point(&mut self, i: usize, actions: &[Action]) -> Option<CrashPoint> {
-        let writes = actions.iter().any(|a| matches!(a, Action::Persist(_)));
+        let writes = actions
+            .iter()
+            .any(|a| matches!(a, Action::Persist(_) | Action::PersistAsync { .. }));
         if !self.servers[i].crash_armed || !writes {
             return None;
         }
         self.servers[i].crash_armed = false;
         let position = self.crash_rng.below(actions.len() as u64 + 1) as usize;
         let torn_parts = match actions.get(position) {
-            Some(Action::Persist(change)) => self.crash_rng.below(change.parts() as u64) as usize,
+            Some(Action::Persist(change) | Action::PersistAsync { change, .. }) => {
+                self.crash_rng.below(change.parts() as u64) as usize
+            }
             _ => 0,
         };
         Some(CrashPoint {

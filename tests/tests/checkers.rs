@@ -243,13 +243,20 @@ fn a_crash_inside_a_snapshot_step_ends_the_batch() {
         }
         let leader = t.check_one_leader().await?;
         let follower = (leader + 1) % 3;
-        // Eight entries at once: followers store them now and learn they are committed only
-        // from the next heartbeat, which writes nothing but applies all eight, snapshotting
-        // after every second one.
+        // With 5 ms per message, the follower stores the eight entries before it learns that
+        // they are committed, from a message that writes nothing but applies all eight,
+        // snapshotting after every second one. The crash is armed in between, so it falls
+        // into the first of those snapshots.
+        t.world().network_mut().set_extra_latency(5 * 1000);
         for k in 0..8 {
             t.start(leader, Value::Int(k));
         }
-        t.sleep(1).await;
+        wait_until(&t, 1_000, |t| {
+            t.world()
+                .node(follower)
+                .is_some_and(|n| n.last_index().0 == 8 && n.commit_index().0 < 8)
+        })
+        .await?;
         t.world().crash_in_next_step(follower);
         t.sleep(500).await;
         if t.is_alive(follower) {

@@ -18,6 +18,25 @@ use raft_core::{
 };
 use std::collections::{BTreeMap, VecDeque};
 
+/// A fixed proptest seed, so that `cargo test` is reproducible; `RAFT_CORE_PROPTEST_SEED=<u64>`
+/// and `PROPTEST_CASES` explore other inputs.
+pub fn proptest_config(cases: u32) -> proptest::test_runner::Config {
+    let seed = std::env::var("RAFT_CORE_PROPTEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x7261_6674);
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(cases);
+    proptest::test_runner::Config {
+        cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Builders
 // ---------------------------------------------------------------------------------------------
@@ -220,12 +239,17 @@ pub fn only_append_to(actions: &[Action], to: u64) -> AppendEntries {
     }
 }
 
-/// The durable change, if any.
+/// The durable change (`Persist` or `PersistAsync`), if any.
 pub fn persist(actions: &[Action]) -> Option<&PersistChange> {
     actions.iter().find_map(|a| match a {
-        Action::Persist(change) => Some(change),
+        Action::Persist(change) | Action::PersistAsync { change, .. } => Some(change),
         _ => None,
     })
+}
+
+/// Whether the action hands out a durable change.
+pub fn is_persist(action: &Action) -> bool {
+    matches!(action, Action::Persist(_) | Action::PersistAsync { .. })
 }
 
 /// The indexes handed to the service by `Apply`, in order.
@@ -252,7 +276,7 @@ pub fn persist_and_check(node: &RaftNode, durable: &mut PersistentState, actions
     let persists: Vec<usize> = actions
         .iter()
         .enumerate()
-        .filter(|(_, a)| matches!(a, Action::Persist(_)))
+        .filter(|(_, a)| is_persist(a))
         .map(|(i, _)| i)
         .collect();
     assert!(
@@ -260,12 +284,29 @@ pub fn persist_and_check(node: &RaftNode, durable: &mut PersistentState, actions
         "{}: Persist must come first and at most once: {actions:#?}",
         node.id()
     );
-    if let Some(Action::Persist(change)) = actions.first() {
+    if let Some(change) = actions
+        .first()
+        .and_then(|a| persist(std::slice::from_ref(a)))
+    {
         assert!(!change.is_empty(), "{}: empty Persist", node.id());
         if let Some(append) = &change.append {
             assert!(
                 !append.entries.is_empty(),
                 "{}: Persist of an empty append",
+                node.id()
+            );
+        }
+        if let Some(Action::PersistAsync { index, term, .. }) = actions.first() {
+            let last = change.append.as_ref().and_then(|a| a.entries.last());
+            assert!(
+                node.is_leader() && last.map(|e| e.term) == Some(*term),
+                "{}: PersistAsync only for a leader's own entries",
+                node.id()
+            );
+            assert_eq!(
+                *index,
+                node.last_index(),
+                "{}: PersistAsync index",
                 node.id()
             );
         }
@@ -463,6 +504,8 @@ pub struct Stats {
     /// A request and its reply take two.
     pub waves: u64,
     pub delivered_by_kind: BTreeMap<&'static str, u64>,
+    /// Durable writes handed out (`Persist` and `PersistAsync`), by any node.
+    pub writes: u64,
     /// AppendEntries rejections delivered, keyed by (follower, leader).
     pub rejections: BTreeMap<(NodeId, NodeId), u64>,
 }
@@ -487,8 +530,19 @@ pub struct Cluster {
     configs: Vec<Config>,
     /// `None` while crashed.
     nodes: Vec<Option<RaftNode>>,
-    /// What each node has made durable; survives crashes.
+    /// What each node has handed out to persist: its own view of its durable state.
     durable: Vec<PersistentState>,
+    /// What has really reached the disk: `durable` less the unfinished writes. Survives
+    /// crashes.
+    stable: Vec<PersistentState>,
+    /// Pipelined writes (`PersistAsync`) started but not finished, oldest first.
+    unfinished: Vec<VecDeque<(PersistChange, LogIndex, Term)>>,
+    /// Finish every pipelined write right after the step that started it (the default), or
+    /// only on `finish_write`.
+    pub finish_writes_at_once: bool,
+    /// Every event fed to this node is copied to `recorded` (to replay it elsewhere).
+    pub record: Option<NodeId>,
+    pub recorded: Vec<Event>,
     pub services: Vec<Service>,
     pub incarnations: Vec<u32>,
     queue: VecDeque<Envelope>,
@@ -530,6 +584,11 @@ impl Cluster {
             configs,
             nodes,
             durable: vec![PersistentState::default(); n],
+            stable: vec![PersistentState::default(); n],
+            unfinished: vec![VecDeque::new(); n],
+            finish_writes_at_once: true,
+            record: None,
+            recorded: Vec::new(),
             services: vec![Service::default(); n],
             incarnations: vec![0; n],
             queue: VecDeque::new(),
@@ -586,15 +645,33 @@ impl Cluster {
     #[track_caller]
     pub fn step(&mut self, id: NodeId, event: Event) -> Vec<Action> {
         let i = self.slot(id);
+        if self.record == Some(id) {
+            self.recorded.push(event.clone());
+        }
         let node = self.nodes[i]
             .as_mut()
             .unwrap_or_else(|| panic!("stepping {id}, which is down"));
         let actions = node.step(event);
         persist_and_check(node, &mut self.durable[i], &actions);
+        self.stats.writes += actions.iter().filter(|a| is_persist(a)).count() as u64;
         let (is_leader, term, last_applied) = (node.is_leader(), node.term(), node.last_applied());
         for action in &actions {
             match action {
-                Action::Persist(_) | Action::Proposed { .. } | Action::NotLeader { .. } => {}
+                Action::Persist(change) => {
+                    // Writes complete in order: this one waits for every unfinished one.
+                    while self.unfinished[i].front().is_some() {
+                        self.finish_oldest_write(i);
+                    }
+                    self.stable[i].apply(change).expect("checked above");
+                }
+                Action::PersistAsync {
+                    change,
+                    index,
+                    term,
+                } => self.unfinished[i].push_back((change.clone(), *index, *term)),
+                Action::Proposed { .. }
+                | Action::ProposedBatch { .. }
+                | Action::NotLeader { .. } => {}
                 Action::Send { to, message } => self.queue.push_back(Envelope {
                     from: id,
                     to: *to,
@@ -614,6 +691,11 @@ impl Cluster {
             let first = *self.leaders.entry(term).or_insert(id);
             assert_eq!(first, id, "two leaders in {term}");
         }
+        if self.finish_writes_at_once {
+            while !self.unfinished[i].is_empty() {
+                self.finish_write(id);
+            }
+        }
         if let Some(every) = self.snapshot_every {
             let at = self.services[i].last().0 / every * every;
             let snapshot_index = self.nodes[i].as_ref().map_or(at, |n| n.snapshot_index().0);
@@ -622,6 +704,29 @@ impl Cluster {
             }
         }
         actions
+    }
+
+    /// Moves the oldest unfinished write of node `i` to disk; returns its report.
+    fn finish_oldest_write(&mut self, i: usize) -> Option<Event> {
+        let (change, index, term) = self.unfinished[i].pop_front()?;
+        self.stable[i]
+            .apply(&change)
+            .expect("writes finish in order");
+        Some(Event::Persisted { index, term })
+    }
+
+    /// Finishes the oldest pipelined write of `id` and reports it to the node.
+    #[track_caller]
+    pub fn finish_write(&mut self, id: NodeId) {
+        let i = self.slot(id);
+        if let Some(report) = self.finish_oldest_write(i) {
+            self.step(id, report);
+        }
+    }
+
+    /// The number of pipelined writes of `id` started and not yet finished.
+    pub fn unfinished_writes(&self, id: NodeId) -> usize {
+        self.unfinished[self.slot(id)].len()
     }
 
     fn apply_entry(&mut self, i: usize, index: LogIndex, command: &SharedBytes) {
@@ -893,6 +998,9 @@ impl Cluster {
         let i = self.slot(id);
         self.nodes[i] = None;
         self.services[i] = Service::default();
+        // Unfinished writes are lost.
+        self.unfinished[i].clear();
+        self.durable[i] = self.stable[i].clone();
         self.queue.retain(|e| e.to != id);
     }
 

@@ -1,11 +1,11 @@
-//! Commit throughput of three in-memory nodes on one thread (README, "Performance").
+//! Memory stays bounded by snapshots: three in-memory nodes on one thread
+//! commit 2 M entries in batches of 64 while the service snapshots every 10 000; resident
+//! memory and the in-memory log must not grow with the number of entries committed (the bench
+//! fails if the log outgrows twice the interval). Durable state is an in-memory
+//! `PersistentState` to which every `Persist` is applied; messages go through a FIFO queue.
 //!
-//! An entry counts once it is applied on all three nodes. Commands are 16 bytes. Durable state
-//! is an in-memory `PersistentState` to which every `Persist` is applied; messages go through a
-//! FIFO queue. Prints entries/s (median of 5 runs) and messages per entry, then checks that
-//! memory stays bounded by snapshots over a long run.
-//!
-//! `cargo bench -p raft-core --bench throughput [-- ENTRIES [BATCH...]]`
+//! `cargo bench -p raft-core --bench memory`. Speed is measured side by side with raft-rs by
+//! `cargo run --release -p raft-perf -- compare`.
 
 use raft_core::{Action, Config, Event, Message, NodeId, PersistentState, RaftNode};
 use std::collections::VecDeque;
@@ -16,7 +16,6 @@ struct Cluster {
     applied: Vec<u64>,
     queue: VecDeque<(usize, usize, Message)>,
     actions: Vec<Action>,
-    messages: u64,
     /// The service snapshots once this many entries are applied past its last snapshot
     /// (0: never).
     snapshot_every: u64,
@@ -35,7 +34,6 @@ impl Cluster {
             applied: vec![0; 3],
             queue: VecDeque::new(),
             actions: Vec::new(),
-            messages: 0,
             snapshot_every: 0,
         }
     }
@@ -64,7 +62,6 @@ impl Cluster {
 
     fn deliver_all(&mut self) {
         while let Some((from, to, message)) = self.queue.pop_front() {
-            self.messages += 1;
             self.step(
                 to,
                 Event::Receive {
@@ -88,56 +85,7 @@ impl Cluster {
     }
 }
 
-/// Commits `entries` entries proposed `batch` at a time; returns (seconds, messages/entry).
-fn run(entries: u64, batch: u64) -> (f64, f64) {
-    let mut cluster = Cluster::new();
-    let leader = cluster.elect();
-    let base = cluster.applied.clone();
-    let messages0 = cluster.messages;
-    let clock = WallClock::start();
-    let mut proposed = 0;
-    while proposed < entries {
-        for _ in 0..batch.min(entries - proposed) {
-            let mut bytes = [0u8; 16];
-            bytes[..8].copy_from_slice(&proposed.to_le_bytes());
-            let command = raft_core::SharedBytes::from(&bytes[..]);
-            cluster.step(leader, Event::Propose { command });
-            proposed += 1;
-        }
-        cluster.deliver_all();
-    }
-    // The last commit index travels with the next heartbeat.
-    while (0..3).any(|i| cluster.applied[i] - base[i] < entries) {
-        cluster.step(leader, Event::Tick);
-        cluster.deliver_all();
-    }
-    let seconds = clock.elapsed_secs();
-    (
-        seconds,
-        (cluster.messages - messages0) as f64 / entries as f64,
-    )
-}
-
 fn main() {
-    let numbers: Vec<u64> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let entries = numbers.first().copied().unwrap_or(200_000);
-    let batches = if numbers.len() > 1 {
-        numbers[1..].to_vec()
-    } else {
-        vec![1, 64]
-    };
-    for batch in batches {
-        let mut runs: Vec<(f64, f64)> = (0..5).map(|_| run(entries, batch)).collect();
-        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let (seconds, messages) = runs[2];
-        println!(
-            "batch {batch:>2}: {:>10.0} entries/s (median of 5, {entries} entries), {messages:.2} messages/entry",
-            entries as f64 / seconds
-        );
-    }
     memory_stays_bounded();
 }
 
@@ -153,11 +101,11 @@ fn memory_stays_bounded() {
     let mut longest_log = 0;
     let mut rss = Vec::new();
     while proposed < 4 * QUARTER {
-        for _ in 0..64 {
-            let command = raft_core::SharedBytes::from(&proposed.to_le_bytes().repeat(2)[..]);
-            cluster.step(leader, Event::Propose { command });
-            proposed += 1;
-        }
+        let commands = (proposed..proposed + 64)
+            .map(|k| raft_core::SharedBytes::from(&k.to_le_bytes().repeat(2)[..]))
+            .collect();
+        cluster.step(leader, Event::ProposeBatch { commands });
+        proposed += 64;
         cluster.deliver_all();
         longest_log = longest_log.max(cluster.nodes.iter().map(|n| n.log_len()).max().unwrap_or(0));
         if proposed >= QUARTER * (rss.len() as u64 + 1) {
@@ -192,19 +140,4 @@ fn resident_kib() -> u64 {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
-}
-
-/// Wall-clock time, only ever reported by this benchmark.
-#[allow(clippy::disallowed_types)]
-struct WallClock(std::time::Instant);
-
-#[allow(clippy::disallowed_types, clippy::disallowed_methods)]
-impl WallClock {
-    fn start() -> WallClock {
-        WallClock(std::time::Instant::now())
-    }
-
-    fn elapsed_secs(&self) -> f64 {
-        self.0.elapsed().as_secs_f64()
-    }
 }
