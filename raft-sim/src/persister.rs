@@ -10,8 +10,16 @@
 //! A disk that loses a write it already reported done (no fsync, a lying cache) is not legal:
 //! [`Persister::set_unsafe`] models it, to show what the checkers catch when a disk breaks
 //! its promise.
+//!
+//! With pipelined persistence the node hands some writes over without waiting
+//! (`Action::PersistAsync`). They queue here ([`Persister::begin`]) and complete in order,
+//! later ([`Persister::complete_through`]); a synchronous write first completes every queued
+//! one, as a disk that writes in order does. At a crash the queued writes are lost, except a
+//! random prefix of them, the last possibly torn ([`Persister::crash_queued`]).
 
-use raft_core::{ChangeError, PersistChange, PersistentState};
+use crate::rng::Stream;
+use raft_core::{ChangeError, LogIndex, PersistChange, PersistentState, Term};
+use std::collections::VecDeque;
 
 /// The durable state of one server.
 #[derive(Debug, Default)]
@@ -20,6 +28,19 @@ pub struct Persister {
     /// In unsafe mode, the state before the last write, which a crash may fall back to.
     before_last_write: Option<PersistentState>,
     unsafe_disk: bool,
+    /// Writes handed over without waiting, oldest first: (sequence number, change, what to
+    /// report when it is durable).
+    queued: VecDeque<(u64, PersistChange, LogIndex, Term)>,
+    next_sequence: u64,
+}
+
+/// A queued write that became durable: report `Event::Persisted { index, term }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Completed {
+    /// The index to report.
+    pub index: LogIndex,
+    /// The term to report.
+    pub term: Term,
 }
 
 impl Persister {
@@ -51,6 +72,58 @@ impl Persister {
     ) -> Result<PersistChange, ChangeError> {
         let written = change.prefix(parts);
         self.apply(&written)?;
+        Ok(written)
+    }
+
+    /// Queues `change` (an asynchronous write, reported as `index`/`term` when durable) and
+    /// returns its sequence number, for [`Self::complete_through`].
+    pub fn begin(&mut self, change: PersistChange, index: LogIndex, term: Term) -> u64 {
+        self.next_sequence += 1;
+        self.queued
+            .push_back((self.next_sequence, change, index, term));
+        self.next_sequence
+    }
+
+    /// Makes every queued write up to `sequence` durable, in order. Returns what each wrote
+    /// and what to report; an `Err` is a change that does not fit (a core bug).
+    pub fn complete_through(
+        &mut self,
+        sequence: u64,
+    ) -> Result<Vec<(PersistChange, Completed)>, ChangeError> {
+        let mut done = Vec::new();
+        while self.queued.front().is_some_and(|q| q.0 <= sequence) {
+            let (_, change, index, term) = self.queued.pop_front().expect("checked");
+            self.apply(&change)?;
+            done.push((change, Completed { index, term }));
+        }
+        Ok(done)
+    }
+
+    /// Makes every queued write durable (before a synchronous write, which a disk that writes
+    /// in order finishes after them). The node learns of them through that write.
+    pub fn complete_all(&mut self) -> Result<Vec<PersistChange>, ChangeError> {
+        let done = self.complete_through(self.next_sequence)?;
+        Ok(done.into_iter().map(|(change, _)| change).collect())
+    }
+
+    /// A crash: of the queued writes, a random prefix reached the disk, the last of it
+    /// perhaps torn; the rest is lost. Returns what was written.
+    pub fn crash_queued(&mut self, rng: &mut Stream) -> Result<Vec<PersistChange>, ChangeError> {
+        if self.queued.is_empty() {
+            return Ok(Vec::new()); // nothing drawn: runs without pipelining keep their draws
+        }
+        let queued: Vec<PersistChange> = self.queued.drain(..).map(|q| q.1).collect();
+        let reached = rng.below(queued.len() as u64 + 1) as usize;
+        let mut written = Vec::new();
+        for (k, change) in queued.into_iter().take(reached).enumerate() {
+            let torn = k + 1 == reached && rng.below(2) == 0;
+            let change = match torn {
+                true => change.prefix(rng.below(change.parts() as u64 + 1) as usize),
+                false => change,
+            };
+            self.apply(&change)?;
+            written.push(change);
+        }
         Ok(written)
     }
 

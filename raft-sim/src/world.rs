@@ -13,6 +13,7 @@ use crate::rng::{derive_seed, Stream};
 use crate::trace::Trace;
 use raft_core::{
     Action, Config, Event, LogIndex, Message, NodeId, PersistChange, PersistentState, RaftNode,
+    Term,
 };
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -69,6 +70,8 @@ struct Server {
     tick: SimTime,
     /// The server crashes in the middle of its next step.
     crash_armed: bool,
+    /// When its last queued (pipelined) write completes: writes complete in order.
+    last_write_done: SimTime,
 }
 
 /// A deliberately broken driver: it may change the actions of every step (of the server
@@ -87,6 +90,9 @@ enum SimEvent {
     Tick(Endpoint),
     Deliver(Packet),
     Wake(Waker),
+    /// Pipelined persistence: the endpoint's queued writes through this sequence number
+    /// are durable.
+    WriteDone(Endpoint, u64),
 }
 
 struct Packet {
@@ -145,6 +151,9 @@ pub struct World {
     unsafe_disks: bool,
     tamper: Option<Tamper>,
     flow: Option<FlowLimits>,
+    /// Pipelined persistence: the longest a queued write takes, and the stream its delays
+    /// are drawn from. `None`: nodes persist synchronously (the lab).
+    pipelined: Option<(SimTime, Stream)>,
 }
 
 /// The core's batching and flow-control knobs ([`Config`]'s `max_entries_per_message`,
@@ -184,6 +193,7 @@ impl World {
                     disk: Persister::default(),
                     tick: DEFAULT_TICK,
                     crash_armed: false,
+                    last_write_done: 0,
                 })
                 .collect(),
             network: Network::new(n, seed),
@@ -199,6 +209,7 @@ impl World {
             unsafe_disks: false,
             tamper: None,
             flow: None,
+            pipelined: None,
         }
     }
 
@@ -316,6 +327,14 @@ impl World {
         self.flow = Some(flow);
     }
 
+    /// Nodes started from now on pipeline their own appends (`Config::pipelined_persistence`);
+    /// each such write completes after up to `max_delay`, in order, and a crash loses the
+    /// writes still queued (but a random prefix of them, the last perhaps torn).
+    pub fn set_pipelined(&mut self, max_delay: SimTime) {
+        let stream = Stream::new(self.seed, "disk-latency", 0);
+        self.pipelined = Some((max_delay, stream));
+    }
+
     /// Disarms a crash armed by [`Self::crash_in_next_step`] that has not happened yet.
     pub fn cancel_crash(&mut self, i: usize) {
         self.servers[i].crash_armed = false;
@@ -393,6 +412,7 @@ impl World {
         let peers = (0..self.servers.len()).map(|j| NodeId(j as u64)).collect();
         let seed = derive_seed(self.seed, "node", (i as u64) << 32 | incarnation);
         let mut config = Config::new(NodeId(i as u64), peers, seed);
+        config.pipelined_persistence = self.pipelined.is_some();
         if let Some(flow) = self.flow {
             config.max_entries_per_message = flow.max_entries;
             config.max_bytes_per_message = flow.max_bytes;
@@ -424,6 +444,10 @@ impl World {
         if self.servers[i].node.take().is_some() {
             self.trace.note(self.now, &format!("crash s{i}"));
             self.checkers.crashed(i);
+            match self.servers[i].disk.crash_queued(&mut self.crash_rng) {
+                Ok(written) => self.observe_writes(i, &written),
+                Err(e) => self.fail(format!("core bug: server {i} asked for {e}")),
+            }
             if self.unsafe_disks
                 && self.crash_rng.chance(500)
                 && self.servers[i].disk.lose_last_write()
@@ -482,6 +506,7 @@ impl World {
             SimEvent::Wake(waker) => return Some(Some(waker)),
             SimEvent::Tick(endpoint) => self.tick(endpoint),
             SimEvent::Deliver(packet) => self.deliver(packet),
+            SimEvent::WriteDone(endpoint, sequence) => self.write_done(endpoint, sequence),
         }
         Some(None)
     }
@@ -548,15 +573,18 @@ impl World {
             }
             match action {
                 Action::Persist(change) => self.persist(i, &change),
-                // Pipelined persistence (off in lab runs): the write completes at once.
+                // Pipelined persistence (off in lab runs).
                 Action::PersistAsync {
                     change,
                     index,
                     term,
-                } => {
-                    self.persist(i, &change);
-                    persisted.push(Event::Persisted { index, term });
-                }
+                } => match self.pipelined.is_some() {
+                    true => self.queue_write(me, change, index, term),
+                    false => {
+                        self.persist(i, &change);
+                        persisted.push(Event::Persisted { index, term });
+                    }
+                },
                 Action::Send { to, message } => self.transmit(me, to, message, call),
                 Action::Apply { index, entry } => {
                     self.trace.apply(self.now, i, index, &entry.command);
@@ -651,6 +679,11 @@ impl World {
 
     /// Makes `change` durable on server `i`'s disk.
     fn persist(&mut self, i: usize, change: &PersistChange) {
+        // A disk writes in order: whatever was queued before this write completes first.
+        match self.servers[i].disk.complete_all() {
+            Ok(written) => self.observe_writes(i, &written),
+            Err(e) => return self.fail(format!("core bug: server {i} asked for {e}")),
+        }
         self.trace.persist(self.now, i, change);
         if let Err(e) = self.servers[i].disk.apply(change) {
             self.fail(format!("core bug: server {i} asked for {e}"));
@@ -663,6 +696,55 @@ impl World {
             self.violated(violation);
         }
         self.check_durable();
+    }
+
+    /// Queues an asynchronous write of server `me`, to complete after a drawn delay, in order.
+    fn queue_write(&mut self, me: Endpoint, change: PersistChange, index: LogIndex, term: Term) {
+        let (max_delay, stream) = self.pipelined.as_mut().expect("pipelined");
+        let delay = stream.below(*max_delay + 1);
+        let sequence = self.servers[me.server].disk.begin(change, index, term);
+        let server = &mut self.servers[me.server];
+        let at = (self.now + delay).max(server.last_write_done);
+        server.last_write_done = at;
+        self.schedule(at - self.now, SimEvent::WriteDone(me, sequence));
+    }
+
+    /// Queued writes of `endpoint` through `sequence` are durable: tell the node.
+    fn write_done(&mut self, endpoint: Endpoint, sequence: u64) {
+        let i = endpoint.server;
+        if !self.network.is_alive(endpoint) {
+            return; // a crash already decided what became of them
+        }
+        let completed = match self.servers[i].disk.complete_through(sequence) {
+            Ok(completed) => completed,
+            Err(e) => return self.fail(format!("core bug: server {i} asked for {e}")),
+        };
+        for (change, done) in completed {
+            self.observe_writes(i, std::slice::from_ref(&change));
+            if self.servers[i].node.is_some() {
+                let event = Event::Persisted {
+                    index: done.index,
+                    term: done.term,
+                };
+                self.step(i, event, None);
+            }
+        }
+    }
+
+    /// Traces and checks writes that reached server `i`'s disk outside `persist`.
+    fn observe_writes(&mut self, i: usize, written: &[PersistChange]) {
+        for change in written {
+            self.trace.persist(self.now, i, change);
+            let checked = self
+                .checkers
+                .persisted(i, change, self.servers[i].disk.state());
+            if let Err(violation) = checked {
+                self.violated(violation);
+            }
+        }
+        if !written.is_empty() {
+            self.check_durable();
+        }
     }
 
     /// A crash tears the write of `change`: only its first `parts` parts reach the disk.

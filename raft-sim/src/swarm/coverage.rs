@@ -58,6 +58,12 @@ impl Coverage {
         );
         let batch = plan.flow.map_or(0, |(entries, _, _)| entries as u64);
         count("small batches (max entries)", plan.flow.is_some(), batch);
+        let pipe = plan.pipelined_ms.unwrap_or(0);
+        count(
+            "pipelined writes (max ms)",
+            plan.pipelined_ms.is_some(),
+            pipe,
+        );
         count("clients", true, plan.clients as u64);
         count("fault phase (ms)", true, plan.time_ms);
         count(

@@ -192,6 +192,9 @@ fn run_plan(seed: u64, plan: &Plan, mut trace: Trace, tamper: Option<Tamper>) ->
             max_inflight,
         });
     }
+    if let Some(ms) = plan.pipelined_ms {
+        world.set_pipelined(ms * MS);
+    }
     world.set_unsafe_disks(plan.unsafe_disk);
     world.set_tamper(tamper);
     let t = Tester::with_world(world, seed);

@@ -60,6 +60,9 @@ pub struct Plan {
     pub snapshot_every: u64,
     /// Extra bytes in every snapshot.
     pub snapshot_bytes: usize,
+    /// Pipelined persistence: leaders hand their own appends to the disk without waiting, and
+    /// each such write takes up to this long (ms); `None`: synchronous writes.
+    pub pipelined_ms: Option<u64>,
     /// The core's batching and flow control, `(max entries, max bytes, max in flight)` per
     /// message; `None`: the defaults.
     pub flow: Option<(usize, usize, u32)>,
@@ -80,6 +83,7 @@ impl Plan {
         let mut rng = Stream::new(seed, "swarm-plan", 0);
         let mut coin = || rng.below(2) == 1;
         let on = [
+            coin(),
             coin(),
             coin(),
             coin(),
@@ -133,6 +137,7 @@ impl Plan {
             let bytes = log_uniform(&mut rng, 16, 65_536) as usize;
             (entries, bytes, span(&mut rng, 1, 8) as u32)
         });
+        let pipelined_ms = on[9].then(|| log_uniform(&mut rng, 1, 100));
         Plan {
             nodes,
             time_ms,
@@ -149,6 +154,7 @@ impl Plan {
             snapshot_every,
             snapshot_bytes,
             flow,
+            pipelined_ms,
             clients: span(&mut rng, 1, 5) as usize,
             propose_every_ms: log_uniform(&mut rng, 10, 500),
             heal_all,
@@ -174,6 +180,7 @@ impl Plan {
         add(self.skew_percent > 0, "clock skew");
         add(self.snapshot_every > 0, "snapshots");
         add(self.flow.is_some(), "small batches");
+        add(self.pipelined_ms.is_some(), "pipelined persistence");
         add(self.unsafe_disk, "unsafe disk");
         kinds
     }
@@ -210,6 +217,10 @@ impl fmt::Display for Plan {
         match self.flow {
             Some((entries, bytes, inflight)) => write!(f, ",flow={entries}/{bytes}/{inflight}")?,
             None => write!(f, ",flow=default")?,
+        }
+        match self.pipelined_ms {
+            Some(ms) => write!(f, ",pipe={ms}")?,
+            None => write!(f, ",pipe=off")?,
         }
         write!(
             f,
@@ -261,6 +272,8 @@ impl FromStr for Plan {
                         .collect::<Result<_, _>>()?;
                     plan.hold_ms = number(hold)?;
                 }
+                "pipe" if value == "off" => plan.pipelined_ms = None,
+                "pipe" => plan.pipelined_ms = Some(number(value)?),
                 "flow" if value == "default" => plan.flow = None,
                 "flow" => {
                     let parts: Vec<&str> = value.split('/').collect();

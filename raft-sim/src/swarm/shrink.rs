@@ -86,6 +86,7 @@ fn simpler(failing: &SwarmOutcome) -> Vec<Plan> {
     try_change(&|p| (p.snapshot_every, p.snapshot_bytes) = (0, 0));
     try_change(&|p| p.snapshot_bytes = 0);
     try_change(&|p| p.flow = None);
+    try_change(&|p| p.pipelined_ms = None);
     try_change(&|p| p.heal_all = true);
     try_change(&|p| p.clients = p.clients.saturating_sub(1).max(1));
     for k in 0..plan.topologies.len() {
