@@ -52,6 +52,8 @@ fn carry_out(me: &mut Server, actions: Vec<Action>, network: &mut VecDeque<Packe
             Action::PersistAsync { .. } => unreachable!("pipelined persistence is off"),
             // Answers to proposals; `propose` below reads them itself.
             Action::Proposed { .. } | Action::ProposedBatch { .. } | Action::NotLeader { .. } => {}
+            // Only for leadership transfers and reads, which this run does not ask for.
+            Action::Refused { .. } | Action::ReadReady { .. } | Action::ReadFailed { .. } => {}
         }
     }
 }

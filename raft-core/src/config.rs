@@ -39,6 +39,40 @@ pub struct Config {
     /// [`Event::Persisted`](crate::Event). Followers still persist before they acknowledge,
     /// and every other durable change stays a plain `Persist`.
     pub pipelined_persistence: bool,
+    /// PreVote (Ongaro's thesis §9.6), off by default. A node whose election timer fires
+    /// first asks the others whether they *would* vote for it, without raising its term, and
+    /// stands for election only if a majority would. A node cut off from the cluster then
+    /// never raises its term, so when it comes back it does not depose a healthy leader.
+    /// Cost: one more round trip before every election.
+    pub pre_vote: bool,
+    /// CheckQuorum (thesis §6.2) with leader stickiness (§4.2.3), off by default. A leader
+    /// that has not heard from a majority during the longest election timeout steps down, so
+    /// a leader cut off from a majority stops holding followers it can still reach. And a
+    /// node that has heard from a leader within the minimum election timeout (or leads, or
+    /// has just started) ignores `RequestVote` and `PreVote` for a newer term: it neither
+    /// grants them nor adopts their term. Cost: a leader that hears from too few followers
+    /// steps down even if it could still commit later; a lone server or a leader behind a
+    /// flaky majority loses office more often.
+    pub check_quorum: bool,
+    /// ReadIndex (thesis §6.4), off by default: `Event::ReadIndex` answered with a read index
+    /// confirmed by one round of numbered heartbeats (shared by the reads that arrive
+    /// together). A new leader first commits an entry of its own term, so with this on it
+    /// appends one with an empty command on taking office: the service must treat an empty
+    /// command as a no-op, and the log's numbering is one entry per election further on than
+    /// without it. Cost: a heartbeat round trip per batch of reads, and that no-op.
+    pub read_index: bool,
+    /// Lease reads (thesis §6.4.1), off by default; need `check_quorum` and `read_index`.
+    /// While a majority has acknowledged a heartbeat sent less than a lease ago, the leader
+    /// answers reads at once, without a round: those followers refuse votes for the minimum
+    /// election timeout after hearing from it, so no other leader can exist yet. The lease is
+    /// measured in the leader's own ticks and shortened for `clock_drift_percent`; it is
+    /// safe only while every clock runs within that bound of the nominal rate. A leader stops
+    /// using it for the rest of its term once it sends `TimeoutNow`. Cost: one extra message
+    /// per follower per heartbeat interval to keep it fresh, and the clock assumption.
+    pub lease_reads: bool,
+    /// The most any node's clock (the rate of its ticks) may run fast or slow, in percent
+    /// of the nominal rate; lease reads assume it. Default 10.
+    pub clock_drift_percent: u32,
     /// Seed of the node's random generator (election timeouts). Nothing else is random.
     /// Give every node of a cluster a different seed (a restarted node a fresh one too): nodes
     /// with equal seeds draw equal timeouts, and if they start together they stand for
@@ -59,6 +93,11 @@ impl Config {
             max_bytes_per_message: 1 << 20,
             max_inflight_messages: 4,
             pipelined_persistence: false,
+            pre_vote: false,
+            check_quorum: false,
+            read_index: false,
+            lease_reads: false,
+            clock_drift_percent: 10,
             seed,
         }
     }
@@ -88,7 +127,29 @@ impl Config {
         {
             return Err(ConfigError::ZeroLimit);
         }
+        if self.lease_reads {
+            if !self.check_quorum || !self.read_index {
+                return Err(ConfigError::LeaseNeedsCheckQuorumAndReadIndex);
+            }
+            if self.clock_drift_percent >= 100 || self.lease_ticks() == 0 {
+                return Err(ConfigError::LeaseTooShort);
+            }
+        }
         Ok(())
+    }
+
+    /// How many of its own ticks a leader's lease lasts after the heartbeat a majority
+    /// acknowledged was sent (thesis §6.4.1).
+    ///
+    /// A follower refuses votes until `election_ticks_min` of its own ticks have passed since
+    /// it heard from the leader; the first of them may come at once, so that is at least
+    /// `election_ticks_min - 1` whole ticks of its clock after the heartbeat left. With every
+    /// clock within `clock_drift_percent` (d) of the nominal rate, the leader's lease of L
+    /// ticks ends before that if L · (1 + d) ≤ (`election_ticks_min` − 1) · (1 − d).
+    pub fn lease_ticks(&self) -> u64 {
+        let drift = u64::from(self.clock_drift_percent.min(99));
+        let whole = u64::from(self.election_ticks_min.saturating_sub(1));
+        whole * (100 - drift) / (100 + drift)
     }
 }
 
@@ -107,6 +168,10 @@ pub enum ConfigError {
     ZeroLimit,
     /// The restored state is internally inconsistent (see `PersistentState::validate`).
     Restored(DecodeError),
+    /// `lease_reads` is on without `check_quorum` and `read_index`.
+    LeaseNeedsCheckQuorumAndReadIndex,
+    /// `clock_drift_percent` is 100 or more, or leaves a lease of no tick at all.
+    LeaseTooShort,
 }
 
 impl fmt::Display for ConfigError {
@@ -121,6 +186,13 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::ZeroLimit => write!(f, "message and in-flight limits must be at least 1"),
             ConfigError::Restored(why) => write!(f, "restored state is unusable: {why}"),
+            ConfigError::LeaseNeedsCheckQuorumAndReadIndex => {
+                write!(f, "lease_reads needs check_quorum and read_index")
+            }
+            ConfigError::LeaseTooShort => write!(
+                f,
+                "clock_drift_percent must be below 100 and leave a lease of at least one tick"
+            ),
         }
     }
 }

@@ -4,11 +4,22 @@ use crate::leader::Leader;
 use crate::message::{Message, RequestVote, RequestVoteReply};
 use crate::node::{Candidate, RaftNode, Role};
 use crate::persist::HardState;
-use crate::types::NodeId;
+use crate::types::{Entry, NodeId, SharedBytes};
 
 impl RaftNode {
-    /// The election timeout fired: stand for the next term and vote for ourselves.
-    pub(crate) fn start_election(&mut self) {
+    /// The election timer fired: stand for election, after a successful PreVote round if
+    /// that is on (see `prevote`).
+    pub(crate) fn campaign(&mut self) {
+        match self.config.pre_vote {
+            true => self.start_pre_vote(),
+            false => self.start_election(false),
+        }
+    }
+
+    /// Stand for the next term and vote for ourselves. A candidate that a leader handed over
+    /// to (`transfer`, thesis §3.10) asks with `TransferVote`, which leader stickiness lets
+    /// through.
+    pub(crate) fn start_election(&mut self, transfer: bool) {
         let term = self.hard_state.term.next();
         if term.0 >= crate::types::TERM_CEILING {
             self.reset_election_timer();
@@ -33,15 +44,24 @@ impl RaftNode {
         };
         let others: Vec<NodeId> = self.others().collect();
         for peer in others {
-            self.send(peer, Message::RequestVote(request.clone()));
+            let message = match transfer {
+                true => Message::TransferVote(request.clone()),
+                false => Message::RequestVote(request.clone()),
+            };
+            self.send(peer, message);
         }
+    }
+
+    /// Whether a candidate's log is at least as up-to-date as ours (§5.4.1).
+    pub(crate) fn log_up_to_date(&self, request: &RequestVote) -> bool {
+        let ours = (self.log.last_term(), self.log.last_index());
+        (request.last_log_term, request.last_log_index) >= ours
     }
 
     /// Grant at most one vote per term, and only to a candidate whose log is at least as
     /// up-to-date as ours (§5.4.1). The vote is persisted before the reply (Persist goes first).
     pub(crate) fn handle_request_vote(&mut self, from: NodeId, request: RequestVote) {
-        let ours = (self.log.last_term(), self.log.last_index());
-        let up_to_date = (request.last_log_term, request.last_log_index) >= ours;
+        let up_to_date = self.log_up_to_date(&request);
         let free_to_vote = match self.hard_state.voted_for {
             None => true,
             Some(candidate) => candidate == from,
@@ -81,13 +101,20 @@ impl RaftNode {
     }
 
     /// Take office: every follower starts probing just past our last entry, and learns of us
-    /// at once through a heartbeat (§5.2).
+    /// at once through a heartbeat (§5.2). With ReadIndex, the heartbeat carries a no-op of
+    /// our term (an empty command), so that we soon commit an entry of our own term and with
+    /// it everything committed before us (thesis §6.4).
     pub(crate) fn become_leader(&mut self) {
         let next_index = self.log.last_index().next();
         let others: Vec<NodeId> = self.others().collect();
         let pipelined = self.config.pipelined_persistence;
         self.role = Role::Leader(Leader::new(&others, next_index, pipelined));
         self.leader = Some(self.config.id);
+        if self.config.read_index {
+            let term = self.hard_state.term;
+            let command = SharedBytes::from(&[][..]);
+            self.append_to_log(vec![Entry { term, command }]);
+        }
         self.broadcast_heartbeat();
         // A single-node cluster commits its own log straight away.
         self.advance_commit();

@@ -11,7 +11,7 @@ impl RaftNode {
             return;
         }
         self.become_follower(request.term, Some(from));
-        self.election_elapsed_ticks = 0;
+        self.heard_from_leader();
         let Some(outcome) = self.accept_entries(request) else {
             return;
         };

@@ -47,6 +47,48 @@ pub enum Event {
         /// The `term` of the completed `PersistAsync`.
         term: Term,
     },
+    /// Hand leadership to `to` (Ongaro's thesis §3.10): this leader stops accepting
+    /// proposals, brings `to` up to date and tells it to stand for election at once
+    /// (`TimeoutNow`). If `to` has not taken over within the longest election timeout, the
+    /// transfer is abandoned and proposals are accepted again. Answered by
+    /// [`Action::Refused`] if this node does not lead or `to` is not a peer; a transfer to
+    /// the leader itself, or to the target already being transferred to, does nothing.
+    TransferLeader {
+        /// The peer to take over.
+        to: NodeId,
+    },
+    /// A linearizable read (thesis §6.4), only with [`Config::read_index`](crate::Config):
+    /// answered by [`Action::ReadReady`]` { id, index }` once the service's state includes
+    /// every entry committed before this event, or by [`Action::ReadFailed`]. A follower
+    /// forwards it to the leader it knows and serves it locally at the index returned.
+    ReadIndex {
+        /// The driver's id for the read, echoed in the answer.
+        id: u64,
+    },
+}
+
+/// Why a node refused a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// This node does not lead; the leader of its term, if known.
+    NotLeader {
+        /// The leader of the current term, if this node knows it.
+        leader_hint: Option<NodeId>,
+    },
+    /// This leader is handing over to `to` (`Event::TransferLeader`) and accepts no
+    /// proposals until that succeeds or is abandoned.
+    Transferring {
+        /// The peer leadership is being handed to.
+        to: NodeId,
+    },
+    /// Leadership changed before the read could be confirmed: retry (at the new leader).
+    LeaderChanged,
+    /// A forwarded read got no usable answer within the longest election timeout.
+    TimedOut,
+    /// The feature is off in this node's `Config`.
+    Disabled,
+    /// `TransferLeader` named a node that is not a peer.
+    UnknownPeer,
 }
 
 /// Something the driver must do, in the order given.
@@ -117,5 +159,28 @@ pub enum Action {
     NotLeader {
         /// The leader of the current term, if this node knows it.
         leader_hint: Option<NodeId>,
+    },
+    /// The answer to `Propose` or `ProposeBatch` while this leader hands over leadership
+    /// (`Refusal::Transferring`), and to a `TransferLeader` that cannot be carried out.
+    Refused {
+        /// Why.
+        reason: Refusal,
+    },
+    /// The read `id` may be served now: the service has applied through `index`, which
+    /// covers every entry committed before the read was asked for (after every `Apply` up to
+    /// it in the same call).
+    ReadReady {
+        /// The read's id.
+        id: u64,
+        /// The read index: serve the read from the service's state, which includes it.
+        index: LogIndex,
+    },
+    /// The read `id` cannot be served by this node now; the client may retry (perhaps
+    /// elsewhere).
+    ReadFailed {
+        /// The read's id.
+        id: u64,
+        /// Why.
+        reason: Refusal,
     },
 }

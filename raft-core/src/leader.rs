@@ -6,6 +6,8 @@ use crate::message::{InstallSnapshot, InstallSnapshotReply, Message};
 use crate::node::{RaftNode, Role};
 use crate::pipeline::OwnWrites;
 use crate::progress::{Mode, Progress};
+use crate::read_index::Reads;
+use crate::transfer::Transfer;
 use crate::types::{Entry, LogIndex, NodeId, SharedBytes};
 
 /// Leader-only state.
@@ -19,6 +21,14 @@ pub(crate) struct Leader {
     pub(crate) own: OwnWrites,
     /// Entries were proposed during this call and wait for `send_new_entries`.
     proposed: bool,
+    /// Reads being confirmed and the numbered heartbeat rounds (see `read_index`).
+    pub(crate) reads: Reads,
+    /// A leadership transfer under way (see `transfer`).
+    pub(crate) transfer: Option<Transfer>,
+    /// Ticks since the last quorum check (see `check_quorum`).
+    pub(crate) quorum_elapsed_ticks: u32,
+    /// The lease may be used this term (see `lease`; false once `TimeoutNow` has left).
+    pub(crate) lease_allowed: bool,
 }
 
 impl Leader {
@@ -32,10 +42,15 @@ impl Leader {
                 .collect(),
             heartbeat_elapsed_ticks: 0,
             match_scratch: Vec::with_capacity(followers.len() + 1),
+            reads: Reads::default(),
+            transfer: None,
+            quorum_elapsed_ticks: 0,
+            lease_allowed: true,
         }
     }
 
-    fn position(&self, id: NodeId) -> Option<usize> {
+    /// The position of follower `id` in `progress`.
+    pub(crate) fn position(&self, id: NodeId) -> Option<usize> {
         self.progress.iter().position(|p| p.id == id)
     }
 }
@@ -60,6 +75,9 @@ impl RaftNode {
             });
             return None;
         }
+        if self.refuse_during_transfer() {
+            return None;
+        }
         let term = self.hard_state.term;
         let first_index = self.log.last_index().next();
         if commands.len() == 0 {
@@ -80,9 +98,14 @@ impl RaftNode {
         let heartbeat_ticks = self.config.heartbeat_ticks;
         let leader = self.leader_state_mut();
         leader.heartbeat_elapsed_ticks += 1;
-        if leader.heartbeat_elapsed_ticks >= heartbeat_ticks {
+        let heartbeat = leader.heartbeat_elapsed_ticks >= heartbeat_ticks;
+        if heartbeat {
             self.broadcast_heartbeat();
+            let force = self.round_due();
+            self.send_read_round(force);
         }
+        self.transfer_tick(heartbeat);
+        self.check_quorum_tick(); // last: it may end our leadership
     }
 
     /// One message to every follower: it asserts leadership (§5.2), carries the commit index,
@@ -123,7 +146,7 @@ impl RaftNode {
     /// Sends follower `k` the entries it lacks, in as many messages as flow control allows
     /// (each send moves `next_index` on, marks a probe sent or switches to a snapshot, so the
     /// loop ends).
-    fn send_entries_if_allowed(&mut self, k: usize) {
+    pub(crate) fn send_entries_if_allowed(&mut self, k: usize) {
         let last_index = self.log.last_index();
         let max_inflight = self.config.max_inflight_messages;
         loop {
@@ -228,6 +251,7 @@ impl RaftNode {
                 p.record_match(index);
                 self.advance_commit();
                 self.send_entries_if_allowed(k);
+                self.send_timeout_now_if_ready(k);
             }
             AppendOutcome::Rejected { rejected, hint } => {
                 if rejected > last_index || ignore_stale_rejection(p, rejected) {
@@ -278,6 +302,7 @@ impl RaftNode {
         leader.progress[k].record_match(matched);
         self.advance_commit();
         self.send_entries_if_allowed(k);
+        self.send_timeout_now_if_ready(k);
     }
 
     /// Commit the highest index a majority holds — but only by counting replicas of an entry

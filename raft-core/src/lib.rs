@@ -69,6 +69,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod check_quorum;
 mod commit_notice;
 mod config;
 mod election;
@@ -78,20 +79,25 @@ mod group;
 mod invariants;
 mod io;
 mod leader;
+mod lease;
 mod log;
 mod message;
 mod node;
 mod persist;
 mod pipeline;
+mod prevote;
 mod progress;
+mod read_index;
 mod snapshot;
+mod transfer;
 mod types;
 
 pub use config::{Config, ConfigError};
-pub use io::{Action, Event};
+pub use io::{Action, Event, Refusal};
 pub use message::{
-    AppendEntries, AppendEntriesReply, AppendOutcome, ConflictHint, InstallSnapshot,
-    InstallSnapshotReply, Message, RequestVote, RequestVoteReply,
+    AppendEntries, AppendEntriesReply, AppendOutcome, ConflictHint, Heartbeat, HeartbeatReply,
+    InstallSnapshot, InstallSnapshotReply, Message, ReadIndexRequest, ReadIndexResponse,
+    RequestVote, RequestVoteReply, TimeoutNow,
 };
 pub use node::{RaftNode, RoleKind};
 pub use persist::{

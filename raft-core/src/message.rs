@@ -1,4 +1,19 @@
 //! What nodes say to each other (Figure 2), and its reference wire encoding (postcard).
+//!
+//! # Wire versions
+//!
+//! A message is encoded as its variant's tag (a varint) followed by its fields, so the tags are
+//! the format's version marks:
+//!
+//! | version | tags | messages |
+//! |---|---|---|
+//! | 1 | 0–5 | the paper's three RPCs and their replies (Figure 2, §7) |
+//! | 2 | 6–13 | PreVote (thesis §9.6), TimeoutNow and its votes (§3.10), numbered heartbeats (§6.4), forwarded reads (§6.4) |
+//!
+//! Version 2 only adds tags: every version-1 message encodes to the same bytes as before, and
+//! a node with every production feature off ([`Config`](crate::Config)) sends nothing but
+//! version-1 messages. A version-1 decoder refuses a version-2 tag as malformed input, which a
+//! node drops like any other; [`Message::wire_version`] says which version a message needs.
 
 use crate::persist::DecodeError;
 use crate::types::{Entry, LogIndex, SharedBytes, Term};
@@ -22,6 +37,32 @@ pub enum Message {
     InstallSnapshot(InstallSnapshot),
     /// The answer to an `InstallSnapshot`.
     InstallSnapshotReply(InstallSnapshotReply),
+    // ---- wire version 2 -----------------------------------------------------------------
+    /// Would you vote for me? (thesis §9.6) `term` is the term the sender *would* stand
+    /// for; neither side changes its term or vote for it.
+    PreVote(RequestVote),
+    /// The answer to a `PreVote`: a grant carries the pre-vote's term, a refusal the
+    /// voter's own.
+    PreVoteReply(RequestVoteReply),
+    /// A leader hands over (thesis §3.10): the recipient, which the leader has brought up to
+    /// date, stands for election at once. One-way: it gets no reply.
+    TimeoutNow(TimeoutNow),
+    /// A `RequestVote` from a candidate that a leader handed over to with `TimeoutNow`:
+    /// judged like one, except that voters grant it even while they hear from a leader
+    /// (thesis §3.10, §4.2.3). Answered by a `RequestVoteReply`.
+    TransferVote(RequestVote),
+    /// A numbered heartbeat: asserts leadership like an empty AppendEntries but touches no
+    /// log. Its reply echoes the number, so the leader knows the follower accepted it after
+    /// it was sent (ReadIndex, thesis §6.4; leases, §6.4.1).
+    Heartbeat(Heartbeat),
+    /// The answer to a `Heartbeat`.
+    HeartbeatReply(HeartbeatReply),
+    /// A follower forwards a client's read to the leader (thesis §6.4). One-way: the answer
+    /// comes later, as a `ReadIndexResponse`.
+    ReadIndex(ReadIndexRequest),
+    /// The leader's answer to a forwarded read: the index to serve it at, once confirmed.
+    /// One-way, sent when the read is confirmed (or refused).
+    ReadIndexResponse(ReadIndexResponse),
 }
 
 /// RequestVote arguments.
@@ -42,6 +83,52 @@ pub struct RequestVoteReply {
     pub term: Term,
     /// Whether the vote was granted.
     pub granted: bool,
+}
+
+/// TimeoutNow arguments (thesis §3.10).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeoutNow {
+    /// The leader's term; the recipient stands for the next one.
+    pub term: Term,
+}
+
+/// A numbered heartbeat (see [`Message::Heartbeat`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The leader's term.
+    pub term: Term,
+    /// The leader's round number, growing within its term.
+    pub round: u64,
+}
+
+/// The answer to a [`Heartbeat`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatReply {
+    /// The follower's term (newer than the heartbeat's if it refused it).
+    pub term: Term,
+    /// The round answered.
+    pub round: u64,
+}
+
+/// A read forwarded by a follower (see [`Message::ReadIndex`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadIndexRequest {
+    /// The follower's term.
+    pub term: Term,
+    /// The follower's id for the read (its driver's, from `Event::ReadIndex`).
+    pub id: u64,
+}
+
+/// The leader's answer to a forwarded read (see [`Message::ReadIndexResponse`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadIndexResponse {
+    /// The leader's term.
+    pub term: Term,
+    /// The read's id, as the follower sent it.
+    pub id: u64,
+    /// Serve the read once this index is applied; `None`: refused (not the leader, or reads
+    /// are off there).
+    pub index: Option<LogIndex>,
 }
 
 /// AppendEntries arguments. With no entries it is a heartbeat.
@@ -137,15 +224,56 @@ impl Message {
             Message::AppendEntriesReply(m) => m.term,
             Message::InstallSnapshot(m) => m.term,
             Message::InstallSnapshotReply(m) => m.term,
+            Message::PreVote(m) | Message::TransferVote(m) => m.term,
+            Message::PreVoteReply(m) => m.term,
+            Message::TimeoutNow(m) => m.term,
+            Message::Heartbeat(m) => m.term,
+            Message::HeartbeatReply(m) => m.term,
+            Message::ReadIndex(m) => m.term,
+            Message::ReadIndexResponse(m) => m.term,
         }
     }
 
-    /// Whether this is a request (to be answered) rather than a reply.
+    /// Whether this message starts an exchange rather than answering one: a request (answered
+    /// in the same step by at most one reply) or a one-way message (`TimeoutNow`, `ReadIndex`,
+    /// `ReadIndexResponse`, which get none). Replies are the rest.
     pub fn is_request(&self) -> bool {
         matches!(
             self,
-            Message::RequestVote(_) | Message::AppendEntries(_) | Message::InstallSnapshot(_)
+            Message::RequestVote(_)
+                | Message::AppendEntries(_)
+                | Message::InstallSnapshot(_)
+                | Message::PreVote(_)
+                | Message::TimeoutNow(_)
+                | Message::TransferVote(_)
+                | Message::Heartbeat(_)
+                | Message::ReadIndex(_)
+                | Message::ReadIndexResponse(_)
         )
+    }
+
+    /// Whether only a leader sends this message, so that its sender leads its term.
+    pub fn is_from_leader(&self) -> bool {
+        matches!(
+            self,
+            Message::AppendEntries(_)
+                | Message::InstallSnapshot(_)
+                | Message::TimeoutNow(_)
+                | Message::Heartbeat(_)
+        )
+    }
+
+    /// The wire version that introduced this message (see the module's table).
+    pub fn wire_version(&self) -> u8 {
+        match self {
+            Message::RequestVote(_)
+            | Message::RequestVoteReply(_)
+            | Message::AppendEntries(_)
+            | Message::AppendEntriesReply(_)
+            | Message::InstallSnapshot(_)
+            | Message::InstallSnapshotReply(_) => 1,
+            _ => 2,
+        }
     }
 
     /// A short name of the kind, for traces.
@@ -157,6 +285,14 @@ impl Message {
             Message::AppendEntriesReply(_) => "AppendEntriesReply",
             Message::InstallSnapshot(_) => "InstallSnapshot",
             Message::InstallSnapshotReply(_) => "InstallSnapshotReply",
+            Message::PreVote(_) => "PreVote",
+            Message::PreVoteReply(_) => "PreVoteReply",
+            Message::TimeoutNow(_) => "TimeoutNow",
+            Message::TransferVote(_) => "TransferVote",
+            Message::Heartbeat(_) => "Heartbeat",
+            Message::HeartbeatReply(_) => "HeartbeatReply",
+            Message::ReadIndex(_) => "ReadIndex",
+            Message::ReadIndexResponse(_) => "ReadIndexResponse",
         }
     }
 

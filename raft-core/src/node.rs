@@ -6,6 +6,7 @@ use crate::leader::Leader;
 use crate::log::RaftLog;
 use crate::message::Message;
 use crate::persist::{HardState, LogAppend, PersistChange, PersistentState};
+use crate::read_index::ForwardedRead;
 use crate::types::{Entry, LogIndex, NodeId, Term};
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -15,6 +16,8 @@ use rand_chacha::ChaCha8Rng;
 pub enum RoleKind {
     /// Follows a leader, or waits for one.
     Follower,
+    /// Asking whether it could win an election, before standing (PreVote, thesis §9.6).
+    PreCandidate,
     /// Asking for votes.
     Candidate,
     /// Replicates the log.
@@ -25,11 +28,12 @@ pub enum RoleKind {
 #[derive(Debug)]
 pub(crate) enum Role {
     Follower,
+    PreCandidate(Candidate),
     Candidate(Candidate),
     Leader(Leader),
 }
 
-/// Votes granted to this node in the current term, itself included.
+/// Votes (or pre-votes) granted to this node in the current term, itself included.
 #[derive(Debug)]
 pub(crate) struct Candidate {
     pub(crate) votes: Vec<NodeId>,
@@ -61,6 +65,12 @@ pub struct RaftNode {
     pub(crate) leader: Option<NodeId>,
     pub(crate) election_elapsed_ticks: u32,
     pub(crate) election_timeout_ticks: u32,
+    /// Ticks since this incarnation started: the node's own clock (leases, stickiness).
+    pub(crate) clock: u64,
+    /// The clock when a leader of the current term last reached us (see `check_quorum`).
+    pub(crate) last_leader_contact: Option<u64>,
+    /// Reads this node forwarded to the leader and has not answered yet (see `read_index`).
+    pub(crate) forwarded: Vec<ForwardedRead>,
     /// Actions of the current `step`, except the durable change, which goes first at the end.
     pub(crate) out: Vec<Action>,
     pub(crate) pending: PersistChange,
@@ -85,6 +95,9 @@ impl RaftNode {
             leader: None,
             election_elapsed_ticks: 0,
             election_timeout_ticks: 0,
+            clock: 0,
+            last_leader_contact: None,
+            forwarded: Vec::new(),
             out: Vec::new(),
             pending: PersistChange::default(),
         };
@@ -118,8 +131,11 @@ impl RaftNode {
             Event::ProposeBatch { commands } => self.propose_batch(commands),
             Event::Snapshot { index, data } => self.take_snapshot(index, data),
             Event::Persisted { index, term } => self.handle_persisted(index, term),
+            Event::TransferLeader { to } => self.transfer_leader(to),
+            Event::ReadIndex { id } => self.read_index(id),
         }
         self.apply_committed();
+        self.serve_reads();
         #[cfg(debug_assertions)]
         crate::invariants::check(self, &before);
     }
@@ -130,6 +146,7 @@ impl RaftNode {
     pub(crate) fn finish_step(&mut self, actions: &mut Vec<Action>) {
         self.send_new_entries();
         self.send_commit_notices();
+        self.send_read_round(false);
         if !self.pending.is_empty() {
             let change = std::mem::take(&mut self.pending);
             actions.push(self.persist_action(change));
@@ -138,13 +155,14 @@ impl RaftNode {
     }
 
     fn tick(&mut self) {
+        self.clock = self.clock.saturating_add(1);
         if matches!(self.role, Role::Leader(_)) {
             self.leader_tick();
             return;
         }
         self.election_elapsed_ticks += 1;
         if self.election_elapsed_ticks >= self.election_timeout_ticks {
-            self.start_election();
+            self.campaign();
         }
     }
 
@@ -154,20 +172,20 @@ impl RaftNode {
         if self.ignore_unknown_sender(from) || term.0 >= crate::types::TERM_CEILING {
             return; // ignore_unknown_sender, ignore_term_at_ceiling
         }
-        if term > self.hard_state.term {
-            // Any message from a newer term makes us a follower of that term. Only a leader's
-            // own messages tell us who leads it.
-            let leader = matches!(
-                message,
-                Message::AppendEntries(_) | Message::InstallSnapshot(_)
-            )
-            .then_some(from);
+        if self.ignore_vote_in_lease(&message) {
+            return; // leader stickiness (thesis §4.2.3), see `check_quorum`
+        }
+        if term > self.hard_state.term && crate::prevote::raises_term(&message) {
+            // Any message from a newer term makes us a follower of that term (a pre-vote's
+            // term is nobody's yet). Only a leader's own messages tell us who leads it.
+            let leader = message.is_from_leader().then_some(from);
             self.become_follower(term, leader);
         }
         if term < self.hard_state.term {
             self.answer_stale(from, &message);
             return;
         }
+        self.note_follower_active(from, &message);
         match message {
             Message::RequestVote(m) => self.handle_request_vote(from, m),
             Message::RequestVoteReply(m) => self.handle_vote_reply(from, m),
@@ -175,6 +193,14 @@ impl RaftNode {
             Message::AppendEntriesReply(m) => self.handle_append_reply(from, m),
             Message::InstallSnapshot(m) => self.handle_install_snapshot(from, m),
             Message::InstallSnapshotReply(m) => self.handle_snapshot_reply(from, m),
+            Message::PreVote(m) => self.handle_pre_vote(from, m),
+            Message::PreVoteReply(m) => self.handle_pre_vote_reply(from, m),
+            Message::TimeoutNow(_) => self.handle_timeout_now(),
+            Message::TransferVote(m) => self.handle_request_vote(from, m),
+            Message::Heartbeat(m) => self.handle_heartbeat(from, m),
+            Message::HeartbeatReply(m) => self.handle_heartbeat_reply(from, m),
+            Message::ReadIndex(m) => self.handle_forwarded_read(from, m),
+            Message::ReadIndexResponse(m) => self.handle_read_response(from, m),
         }
     }
 
@@ -184,14 +210,27 @@ impl RaftNode {
     }
 
     /// A request from an older term gets our term back so its sender steps down (§5.1);
-    /// a stale reply is dropped.
+    /// a stale reply or one-way message is dropped.
     fn answer_stale(&mut self, from: NodeId, message: &Message) {
         use crate::message::*;
         let term = self.hard_state.term;
         let reply = match message {
-            Message::RequestVote(_) => Message::RequestVoteReply(RequestVoteReply {
+            Message::RequestVote(_) | Message::TransferVote(_) => {
+                Message::RequestVoteReply(RequestVoteReply {
+                    term,
+                    granted: false,
+                })
+            }
+            Message::PreVote(_) => Message::PreVoteReply(RequestVoteReply {
                 term,
                 granted: false,
+            }),
+            // Round 0 acknowledges nothing: the sender only learns our term.
+            Message::Heartbeat(_) => Message::HeartbeatReply(HeartbeatReply { term, round: 0 }),
+            Message::ReadIndex(m) => Message::ReadIndexResponse(ReadIndexResponse {
+                term,
+                id: m.id,
+                index: None,
             }),
             Message::AppendEntries(_) => Message::AppendEntriesReply(AppendEntriesReply {
                 term,
@@ -215,10 +254,20 @@ impl RaftNode {
             });
         }
         if !matches!(self.role, Role::Follower) {
-            self.role = Role::Follower;
+            let old = std::mem::replace(&mut self.role, Role::Follower);
+            if let Role::Leader(leader) = old {
+                self.fail_leader_reads(leader.reads);
+            }
             self.reset_election_timer();
         }
         self.leader = leader;
+    }
+
+    /// A leader of the current term reached us: no election for now (§5.2), and, with
+    /// CheckQuorum, no votes for anyone else for a while (see `check_quorum`).
+    pub(crate) fn heard_from_leader(&mut self) {
+        self.election_elapsed_ticks = 0;
+        self.last_leader_contact = Some(self.clock);
     }
 
     /// A fresh randomized timeout (§5.2), drawn from the node's own seeded generator.
@@ -328,6 +377,7 @@ impl RaftNode {
     pub fn role(&self) -> RoleKind {
         match self.role {
             Role::Follower => RoleKind::Follower,
+            Role::PreCandidate(_) => RoleKind::PreCandidate,
             Role::Candidate(_) => RoleKind::Candidate,
             Role::Leader(_) => RoleKind::Leader,
         }
@@ -341,6 +391,20 @@ impl RaftNode {
     /// The leader of the current term, if known.
     pub fn leader_hint(&self) -> Option<NodeId> {
         self.leader
+    }
+
+    /// The peer this leader is handing leadership to (`Event::TransferLeader`), if any.
+    pub fn transfer_target(&self) -> Option<NodeId> {
+        match &self.role {
+            Role::Leader(leader) => leader.transfer.as_ref().map(|t| t.to),
+            _ => None,
+        }
+    }
+
+    /// Whether this leader could answer a read now without a heartbeat round (lease reads,
+    /// thesis §6.4.1): its lease holds and it has committed an entry of its term.
+    pub fn lease_holds(&self) -> bool {
+        self.lease_valid() && self.own_term_committed()
     }
 
     /// The highest index known to be committed.

@@ -33,6 +33,12 @@ pub(crate) struct Progress {
     pub(crate) probe_sent: bool,
     /// The commit index carried by the last AppendEntries sent (see `commit_notice`).
     pub(crate) commit_sent: LogIndex,
+    /// The follower answered since the last quorum check (see `check_quorum`).
+    pub(crate) recent_active: bool,
+    /// The highest heartbeat round it answered at our term (see `read_index`).
+    pub(crate) round_acked: u64,
+    /// Our clock when the newest round it answered left, if remembered (see `lease`).
+    pub(crate) acked_sent_at: Option<u64>,
 }
 
 impl Progress {
@@ -45,6 +51,9 @@ impl Progress {
             inflight: VecDeque::new(),
             probe_sent: false,
             commit_sent: LogIndex(0),
+            recent_active: false,
+            round_acked: 0,
+            acked_sent_at: None,
         }
     }
 

@@ -26,7 +26,7 @@ impl RaftNode {
             return;
         }
         self.become_follower(request.term, Some(from));
-        self.election_elapsed_ticks = 0;
+        self.heard_from_leader();
         // Only a snapshot that moves us forward is installed; committed entries we hold
         // already match the leader's, so applied state never rolls back.
         if request.last_included_index > self.commit_index {

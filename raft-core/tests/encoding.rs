@@ -77,6 +77,16 @@ fn every_message() -> Vec<Message> {
         install(5, (100, 4), "snapshot bytes"),
         install(5, (0, 0), ""),
         install_reply(5, 100),
+        pre_vote_request(6, 10, 2),
+        pre_vote(6, true),
+        pre_vote(5, false),
+        timeout_now(7),
+        transfer_vote_request(8, 12, 7),
+        round(9, 3),
+        round_reply(9, 0),
+        forwarded_read(9, u64::MAX),
+        read_response(9, 4, Some(12)),
+        read_response(9, 4, None),
     ]
 }
 
@@ -106,7 +116,7 @@ fn sample_states() -> Vec<PersistentState> {
 fn every_message_variant_round_trips() {
     let messages = every_message();
     let kinds: std::collections::BTreeSet<&str> = messages.iter().map(|m| m.kind()).collect();
-    assert_eq!(kinds.len(), 6, "all six variants are covered");
+    assert_eq!(kinds.len(), 14, "all fourteen variants are covered");
     for message in messages {
         let bytes = message.encode();
         assert_eq!(Message::decode(&bytes), Ok(message.clone()));
@@ -142,8 +152,8 @@ fn message_decode_rejects_every_truncation_and_trailing_bytes() {
 
 #[test]
 fn message_decode_rejects_unknown_variants_and_bad_fields() {
-    // Variant tags 0..=5 exist; 6 and beyond do not.
-    for tag in [6u8, 7, 0x7F] {
+    // Variant tags 0..=13 exist (versions 1 and 2); 14 and beyond do not.
+    for tag in [14u8, 15, 0x7F] {
         assert!(Message::decode(&[tag, 1, 1, 1]).is_err());
     }
     // An AppendEntriesReply with an unknown outcome tag.
@@ -160,6 +170,30 @@ fn message_decode_rejects_unknown_variants_and_bad_fields() {
         Message::decode(&[2, 1, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F])
             .is_err()
     );
+}
+
+/// Wire version 2 only adds tags: the version-1 messages keep their exact bytes (a node with
+/// every feature off still talks to one that predates them), and the new ones take tags 6–13.
+#[test]
+fn version_one_bytes_are_pinned_and_version_two_only_adds_tags() {
+    let pinned: [(Message, &[u8]); 4] = [
+        (vote_request(3, 10, 2), &[0, 3, 10, 2]),
+        (vote(3, true), &[1, 3, 1]),
+        (heartbeat(4, (7, 3), 7), &[2, 4, 7, 3, 0, 7]),
+        (matched(4, 10), &[3, 4, 0, 10]),
+    ];
+    for (message, bytes) in pinned {
+        assert_eq!(message.encode(), bytes, "{message:?}");
+        assert_eq!(message.wire_version(), 1);
+    }
+    for message in every_message() {
+        let tag = message.encode()[0];
+        let version = if tag <= 5 { 1 } else { 2 };
+        assert_eq!(message.wire_version(), version, "{}", message.kind());
+        assert!(tag <= 13, "{}", message.kind());
+    }
+    assert_eq!(timeout_now(7).encode(), [8, 7]);
+    assert_eq!(round(9, 3).encode(), [10, 9, 3]);
 }
 
 #[test]

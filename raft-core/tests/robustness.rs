@@ -92,7 +92,35 @@ fn arb_message() -> impl Strategy<Value = Message> {
             })
         }),
         (number(), number()).prop_map(|(t, i)| install_reply(t, i)),
+        // Wire version 2.
+        (number(), number(), number()).prop_map(|(t, i, lt)| pre_vote_request(t, i, lt)),
+        (number(), any::<bool>()).prop_map(|(t, g)| pre_vote(t, g)),
+        (number(), number(), number()).prop_map(|(t, i, lt)| transfer_vote_request(t, i, lt)),
+        number().prop_map(timeout_now),
+        (number(), number()).prop_map(|(t, r)| round(t, r)),
+        (number(), number()).prop_map(|(t, r)| round_reply(t, r)),
+        (number(), number()).prop_map(|(t, id)| forwarded_read(t, id)),
+        (number(), number(), proptest::option::of(number()))
+            .prop_map(|(t, id, index)| read_response(t, id, index)),
     ]
+}
+
+/// Which production features the node under test runs with.
+#[derive(Clone, Copy, Debug)]
+struct Features {
+    pre_vote: bool,
+    check_quorum: bool,
+    read_index: bool,
+    lease: bool,
+}
+
+fn arb_features() -> impl Strategy<Value = Features> {
+    (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(p, c, r, l)| Features {
+        pre_vote: p,
+        check_quorum: c || l,
+        read_index: r || l,
+        lease: l,
+    })
 }
 
 /// One thing that happens to the node under test (n1 of n1..=n3).
@@ -135,6 +163,10 @@ enum Op {
         back: u64,
         term: u64,
     },
+    /// A leadership transfer to any node, member or not.
+    Transfer(u64),
+    /// A read.
+    Read(u64),
 }
 
 fn arb_op() -> impl Strategy<Value = Op> {
@@ -153,6 +185,8 @@ fn arb_op() -> impl Strategy<Value = Op> {
         1 => vec(vec(any::<u8>(), 0..4), 0..5).prop_map(Op::Batch),
         2 => (0u64..4, prop_oneof![Just(0u64), number()])
             .prop_map(|(back, term)| Op::Persisted { back, term }),
+        1 => (0u64..6).prop_map(Op::Transfer),
+        2 => (0u64..6).prop_map(Op::Read),
     ]
 }
 
@@ -200,6 +234,21 @@ fn near(mut message: Message, term: u64, base: u64) -> Message {
                 shift(matched);
             }
         }
+        Message::PreVote(m) | Message::TransferVote(m) => {
+            m.term = Term(term);
+            shift(&mut m.last_log_index);
+        }
+        Message::PreVoteReply(m) => m.term = Term(term),
+        Message::TimeoutNow(m) => m.term = Term(term),
+        Message::Heartbeat(m) => m.term = Term(term),
+        Message::HeartbeatReply(m) => m.term = Term(term),
+        Message::ReadIndex(m) => m.term = Term(term),
+        Message::ReadIndexResponse(m) => {
+            m.term = Term(term);
+            if let Some(index) = &mut m.index {
+                shift(index);
+            }
+        }
     }
     message
 }
@@ -215,6 +264,10 @@ fn answer(request: &Message, favourable: bool) -> Option<Message> {
             too_short(m.term.0, m.prev_log_index.0, m.prev_log_index.0 / 2)
         }
         Message::InstallSnapshot(m) => install_reply(m.term.0, m.last_included_index.0),
+        Message::PreVote(m) => pre_vote(m.term.0, favourable),
+        Message::TransferVote(m) => vote(m.term.0, favourable),
+        Message::Heartbeat(m) => round_reply(m.term.0, m.round),
+        Message::ReadIndex(m) => read_response(m.term.0, m.id, favourable.then_some(m.term.0)),
         _ => return None,
     })
 }
@@ -227,9 +280,13 @@ fn nth_back<T>(items: &[T], back: usize) -> Option<&T> {
 }
 
 /// Runs `ops` against n1; panics (failing the property) on any broken check.
-fn run_hostile(ops: &[Op], pipelined: bool) {
+fn run_hostile(ops: &[Op], pipelined: bool, features: Features) {
     let config = Config {
         pipelined_persistence: pipelined,
+        pre_vote: features.pre_vote,
+        check_quorum: features.check_quorum,
+        read_index: features.read_index,
+        lease_reads: features.lease,
         ..config(1, 3)
     };
     let mut h = Harness::with_config(config.clone(), None);
@@ -303,6 +360,8 @@ fn run_hostile(ops: &[Op], pipelined: bool) {
                 };
                 h.step(Event::Persisted { index, term })
             }
+            Op::Transfer(to) => h.step(Event::TransferLeader { to: NodeId(*to) }),
+            Op::Read(id) => h.step(Event::ReadIndex { id: *id }),
             Op::Restart => {
                 let restored = PersistentState::decode(&h.durable.encode())
                     .expect("durable state always decodes");
@@ -331,8 +390,9 @@ proptest! {
     fn node_never_panics_on_hostile_input(
         ops in vec(arb_op(), 1..120),
         pipelined in any::<bool>(),
+        features in arb_features(),
     ) {
-        run_hostile(&ops, pipelined);
+        run_hostile(&ops, pipelined, features);
     }
 }
 
@@ -361,53 +421,79 @@ fn extreme_values_are_survived_in_every_role() {
         vote_request(huge, huge, huge),
         vote_request(sane, sane, sane),
         vote(huge, true),
+        pre_vote_request(huge, huge, huge),
+        pre_vote_request(sane, sane, sane),
+        pre_vote(huge, true),
+        pre_vote(3, true),
+        transfer_vote_request(huge, huge, huge),
+        timeout_now(huge),
+        timeout_now(2),
+        round(2, huge),
+        round_reply(2, huge),
+        round_reply(2, 1),
+        forwarded_read(2, huge),
+        read_response(2, 7, Some(huge)),
+        read_response(2, 7, Some(sane)),
     ];
-    // Follower, candidate, leader, and leader after compaction.
-    let roles: Vec<fn() -> Harness> = vec![
-        || Harness::restored(1, 3, state(2, None, &[1, 2])),
-        || {
-            let mut h = Harness::restored(1, 3, state(1, None, &[1]));
+    // Follower, candidate, leader, and leader after compaction; features off, then all on.
+    let roles: Vec<fn(Config) -> Harness> = vec![
+        |c| Harness::with_config(c, Some(state(2, None, &[1, 2]))),
+        |c| {
+            let mut h = Harness::with_config(c, Some(state(1, None, &[1])));
             h.tick_until_candidate();
             h
         },
-        || {
-            let mut h = Harness::restored(1, 3, state(1, None, &[1]));
+        |c| {
+            let mut h = Harness::with_config(c, Some(state(1, None, &[1])));
             h.elect();
             h.propose("x");
             h
         },
-        || {
-            let mut h = Harness::restored(1, 3, state_after_snapshot(1, None, (5, 1), &[1]));
+        |c| {
+            let state = state_after_snapshot(1, None, (5, 1), &[1]);
+            let mut h = Harness::with_config(c, Some(state));
             h.elect();
             h.receive(2, matched(2, 6));
             h.propose("x");
             h
         },
     ];
+    let all_on = Config {
+        pre_vote: true,
+        check_quorum: true,
+        read_index: true,
+        lease_reads: true,
+        ..config(1, 3)
+    };
     for make in roles {
-        for message in &nasty {
-            for from in [2, 3] {
-                let mut h = make();
-                // Twice: the first may change the role, the second hits the new one.
-                h.receive(from, message.clone());
-                h.receive(from, message.clone());
-                for _ in 0..100 {
-                    h.tick();
-                }
-                for event in [
-                    Event::Snapshot {
-                        index: LogIndex(huge),
-                        data: cmd("s"),
-                    },
-                    Event::Snapshot {
-                        index: h.node.last_applied(),
-                        data: cmd("s"),
-                    },
-                    Event::Propose {
-                        command: cmd("after"),
-                    },
-                ] {
-                    h.step(event);
+        for features in [config(1, 3), all_on.clone()] {
+            for message in &nasty {
+                for from in [2, 3] {
+                    let mut h = make(features.clone());
+                    // Twice: the first may change the role, the second hits the new one.
+                    h.receive(from, message.clone());
+                    h.receive(from, message.clone());
+                    for _ in 0..100 {
+                        h.tick();
+                    }
+                    for event in [
+                        Event::Snapshot {
+                            index: LogIndex(huge),
+                            data: cmd("s"),
+                        },
+                        Event::Snapshot {
+                            index: h.node.last_applied(),
+                            data: cmd("s"),
+                        },
+                        Event::Propose {
+                            command: cmd("after"),
+                        },
+                        Event::ReadIndex { id: huge },
+                        Event::TransferLeader { to: NodeId(huge) },
+                        Event::TransferLeader { to: NodeId(2) },
+                    ] {
+                        h.step(event);
+                    }
                 }
             }
         }

@@ -260,6 +260,24 @@ pub fn summary(message: &Message) -> String {
         Message::InstallSnapshotReply(m) => {
             write!(s, "SnapshotReply {} matched={:?}", m.term, m.matched)
         }
+        Message::PreVote(m) => write!(
+            s,
+            "PreVote {} last={}/{}",
+            m.term, m.last_log_index, m.last_log_term
+        ),
+        Message::PreVoteReply(m) => write!(s, "PreVoteReply {} granted={}", m.term, m.granted),
+        Message::TimeoutNow(m) => write!(s, "TimeoutNow {}", m.term),
+        Message::TransferVote(m) => write!(
+            s,
+            "TransferVote {} last={}/{}",
+            m.term, m.last_log_index, m.last_log_term
+        ),
+        Message::Heartbeat(m) => write!(s, "Heartbeat {} round={}", m.term, m.round),
+        Message::HeartbeatReply(m) => write!(s, "HeartbeatReply {} round={}", m.term, m.round),
+        Message::ReadIndex(m) => write!(s, "ReadIndex {} id={}", m.term, m.id),
+        Message::ReadIndexResponse(m) => {
+            write!(s, "ReadIndexResponse {} id={} {:?}", m.term, m.id, m.index)
+        }
     };
     s
 }

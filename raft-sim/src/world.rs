@@ -7,8 +7,10 @@
 
 use crate::applier::Appliers;
 use crate::checkers::{Checkers, Invariant, Violation};
+use crate::features::Features;
 use crate::network::{Call, DelayUs, Endpoint, Network};
 use crate::persister::Persister;
+use crate::reads::{ReadLog, ReadOutcome};
 use crate::rng::{derive_seed, Stream};
 use crate::trace::Trace;
 use raft_core::{
@@ -154,6 +156,10 @@ pub struct World {
     /// Pipelined persistence: the longest a queued write takes, and the stream its delays
     /// are drawn from. `None`: nodes persist synchronously (the lab).
     pipelined: Option<(SimTime, Stream)>,
+    /// The production features nodes start with (all off in the lab).
+    features: Features,
+    /// Reads asked for (`World::read`) and their answers.
+    reads: ReadLog,
 }
 
 /// The core's batching and flow-control knobs ([`Config`]'s `max_entries_per_message`,
@@ -210,6 +216,8 @@ impl World {
             tamper: None,
             flow: None,
             pipelined: None,
+            features: Features::default(),
+            reads: ReadLog::default(),
         }
     }
 
@@ -335,6 +343,48 @@ impl World {
         self.pipelined = Some((max_delay, stream));
     }
 
+    /// Nodes started from now on run with these production features (PreVote, CheckQuorum,
+    /// ReadIndex, lease reads).
+    pub fn set_features(&mut self, features: Features) {
+        self.features = features;
+    }
+
+    /// The production features nodes start with.
+    pub fn features(&self) -> Features {
+        self.features
+    }
+
+    /// Asks server `i` for a linearizable read (`Event::ReadIndex`); returns the read's id
+    /// (see [`World::read_outcome`]), or `None` if the server is down.
+    pub fn read(&mut self, i: usize) -> Option<u64> {
+        self.servers[i].node.as_ref()?;
+        let id = self.reads.next_id();
+        self.checkers.read_started(i, id);
+        self.trace.note(self.now, &format!("s{i} read #{id} asked"));
+        self.step(i, Event::ReadIndex { id }, None);
+        Some(id)
+    }
+
+    /// How read `id` was answered, if it has been.
+    pub fn read_outcome(&self, id: u64) -> Option<ReadOutcome> {
+        self.reads.outcome(id)
+    }
+
+    /// Every read asked for, and its answer.
+    pub fn reads(&self) -> &ReadLog {
+        &self.reads
+    }
+
+    /// Hands leadership from server `i` to server `to` (`Event::TransferLeader`), if `i` is up.
+    pub fn transfer_leader(&mut self, i: usize, to: usize) {
+        if self.servers[i].node.is_some() {
+            let to = NodeId(to as u64);
+            self.trace
+                .note(self.now, &format!("s{i} transfers to {to}"));
+            self.step(i, Event::TransferLeader { to }, None);
+        }
+    }
+
     /// Disarms a crash armed by [`Self::crash_in_next_step`] that has not happened yet.
     pub fn cancel_crash(&mut self, i: usize) {
         self.servers[i].crash_armed = false;
@@ -413,6 +463,7 @@ impl World {
         let seed = derive_seed(self.seed, "node", (i as u64) << 32 | incarnation);
         let mut config = Config::new(NodeId(i as u64), peers, seed);
         config.pipelined_persistence = self.pipelined.is_some();
+        self.features.apply(&mut config);
         if let Some(flow) = self.flow {
             config.max_entries_per_message = flow.max_entries;
             config.max_bytes_per_message = flow.max_bytes;
@@ -619,7 +670,14 @@ impl World {
                 Action::ProposedBatch { first_index, term } => {
                     answer = Some((first_index.0, term.0))
                 }
-                Action::NotLeader { .. } => answer = None,
+                Action::NotLeader { .. } | Action::Refused { .. } => answer = None,
+                Action::ReadReady { id, index } => self.read_ready(i, id, index),
+                Action::ReadFailed { id, reason } => {
+                    self.trace
+                        .note(self.now, &format!("s{i} read #{id} failed: {reason:?}"));
+                    self.checkers.read_failed(i, id);
+                    self.reads.answered(id, ReadOutcome::Failed(reason));
+                }
             }
         }
         self.actions = actions;
@@ -652,6 +710,24 @@ impl World {
             );
         }
         answer
+    }
+
+    /// Server `i` answered read `id` at `index`: the checker judges it.
+    fn read_ready(&mut self, i: usize, id: u64, index: LogIndex) {
+        let applied = self.servers[i]
+            .node
+            .as_ref()
+            .map_or(0, |n| n.last_applied().0);
+        self.trace
+            .note(self.now, &format!("s{i} read #{id} ready at {index}"));
+        if let Err(violation) = self.checkers.read_ready(i, id, index) {
+            self.violated(violation);
+        }
+        let outcome = ReadOutcome::Ready {
+            index: index.0,
+            applied,
+        };
+        self.reads.answered(id, outcome);
     }
 
     /// If server `i` is armed to crash and this step writes, where: after how many of its `actions`,

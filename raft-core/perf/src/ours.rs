@@ -48,7 +48,10 @@ impl Ours {
                 Action::ApplySnapshot { .. }
                 | Action::Proposed { .. }
                 | Action::ProposedBatch { .. }
-                | Action::NotLeader { .. } => {}
+                | Action::NotLeader { .. }
+                | Action::Refused { .. }
+                | Action::ReadReady { .. }
+                | Action::ReadFailed { .. } => {}
             }
         }
         self.actions = actions;

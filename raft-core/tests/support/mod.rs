@@ -13,8 +13,9 @@
 
 use raft_core::{
     Action, AppendEntries, AppendEntriesReply, AppendOutcome, Config, ConflictHint, Entry, Event,
-    HardState, InstallSnapshot, InstallSnapshotReply, LogIndex, Message, NodeId, PersistChange,
-    PersistentState, RaftNode, RequestVote, RequestVoteReply, SharedBytes, Snapshot, Term,
+    HardState, Heartbeat, HeartbeatReply, InstallSnapshot, InstallSnapshotReply, LogIndex, Message,
+    NodeId, PersistChange, PersistentState, RaftNode, ReadIndexRequest, ReadIndexResponse,
+    RequestVote, RequestVoteReply, SharedBytes, Snapshot, Term, TimeoutNow,
 };
 use std::collections::{BTreeMap, VecDeque};
 
@@ -131,6 +132,63 @@ pub fn vote(term: u64, granted: bool) -> Message {
     Message::RequestVoteReply(RequestVoteReply {
         term: Term(term),
         granted,
+    })
+}
+
+pub fn pre_vote_request(term: u64, last_index: u64, last_term: u64) -> Message {
+    Message::PreVote(RequestVote {
+        term: Term(term),
+        last_log_index: LogIndex(last_index),
+        last_log_term: Term(last_term),
+    })
+}
+
+pub fn pre_vote(term: u64, granted: bool) -> Message {
+    Message::PreVoteReply(RequestVoteReply {
+        term: Term(term),
+        granted,
+    })
+}
+
+pub fn transfer_vote_request(term: u64, last_index: u64, last_term: u64) -> Message {
+    Message::TransferVote(RequestVote {
+        term: Term(term),
+        last_log_index: LogIndex(last_index),
+        last_log_term: Term(last_term),
+    })
+}
+
+pub fn timeout_now(term: u64) -> Message {
+    Message::TimeoutNow(TimeoutNow { term: Term(term) })
+}
+
+/// A numbered heartbeat (ReadIndex rounds).
+pub fn round(term: u64, round: u64) -> Message {
+    Message::Heartbeat(Heartbeat {
+        term: Term(term),
+        round,
+    })
+}
+
+pub fn round_reply(term: u64, round: u64) -> Message {
+    Message::HeartbeatReply(HeartbeatReply {
+        term: Term(term),
+        round,
+    })
+}
+
+pub fn forwarded_read(term: u64, id: u64) -> Message {
+    Message::ReadIndex(ReadIndexRequest {
+        term: Term(term),
+        id,
+    })
+}
+
+pub fn read_response(term: u64, id: u64, index: Option<u64>) -> Message {
+    Message::ReadIndexResponse(ReadIndexResponse {
+        term: Term(term),
+        id,
+        index: index.map(LogIndex),
     })
 }
 
@@ -376,13 +434,17 @@ impl Harness {
         })
     }
 
-    /// Ticks until the node stands for election; returns that step's actions.
+    /// Ticks until the node stands for election (or, with PreVote, asks for pre-votes);
+    /// returns that step's actions.
     #[track_caller]
     pub fn tick_until_candidate(&mut self) -> Vec<Action> {
         let max = self.node.config().election_ticks_max;
         for _ in 0..max {
             let actions = self.tick();
-            if !self.node.is_leader() && self.node.voted_for() == Some(self.node.id()) {
+            let pre_candidate = self.node.role() == raft_core::RoleKind::PreCandidate;
+            if pre_candidate
+                || !self.node.is_leader() && self.node.voted_for() == Some(self.node.id())
+            {
                 return actions;
             }
             if self.node.is_leader() {
@@ -397,9 +459,18 @@ impl Harness {
     #[track_caller]
     pub fn elect(&mut self) -> Vec<Action> {
         let mut actions = self.tick_until_candidate();
-        let term = self.node.term().0;
         let me = self.node.id();
         let peers: Vec<NodeId> = self.node.config().peers.clone();
+        if self.node.role() == raft_core::RoleKind::PreCandidate {
+            let term = self.node.term().0 + 1;
+            for &peer in peers.iter().filter(|&&p| p != me) {
+                if self.node.role() != raft_core::RoleKind::PreCandidate {
+                    break;
+                }
+                actions = self.receive(peer.0, pre_vote(term, true));
+            }
+        }
+        let term = self.node.term().0;
         for peer in peers.into_iter().filter(|&p| p != me) {
             if self.node.is_leader() {
                 break;
@@ -671,7 +742,13 @@ impl Cluster {
                 } => self.unfinished[i].push_back((change.clone(), *index, *term)),
                 Action::Proposed { .. }
                 | Action::ProposedBatch { .. }
-                | Action::NotLeader { .. } => {}
+                | Action::NotLeader { .. }
+                | Action::Refused { .. }
+                | Action::ReadFailed { .. } => {}
+                Action::ReadReady { index, .. } => assert!(
+                    *index <= last_applied,
+                    "{id}: a read is ready at {index} before it is applied"
+                ),
                 Action::Send { to, message } => self.queue.push_back(Envelope {
                     from: id,
                     to: *to,

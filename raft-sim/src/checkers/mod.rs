@@ -14,6 +14,7 @@
 //! | State Machine Safety | one sequence of applied commands; each service applies a prefix of it, in order, once | `state_machine.rs` |
 //! | Durability | a committed entry stays durable on a majority, whatever crashes and torn writes follow | `durability.rs` |
 //! | Monotonicity | per incarnation, term, commit and applied index never go back; durable term and vote never go back | `monotonicity.rs` |
+//! | Linearizable Reads | an answered read reflects every write committed before it was asked for (thesis §6.4) | `reads.rs` |
 //!
 //! A violation names the invariant and the servers, terms and indexes involved; the world
 //! stops the run there.
@@ -24,6 +25,7 @@ mod election_safety;
 mod leader_completeness;
 mod log_matching;
 mod monotonicity;
+mod reads;
 mod state_machine;
 
 use committed::Committed;
@@ -45,17 +47,20 @@ pub enum Invariant {
     Durability,
     /// Terms, commit and applied indexes never go back; nor does a durable term or vote.
     Monotonicity,
+    /// An answered read reflects every write committed before it was asked for (thesis §6.4).
+    LinearizableReads,
 }
 
 impl Invariant {
     /// Every invariant, in the order above.
-    pub const ALL: [Invariant; 6] = [
+    pub const ALL: [Invariant; 7] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
         Invariant::StateMachineSafety,
         Invariant::Durability,
         Invariant::Monotonicity,
+        Invariant::LinearizableReads,
     ];
 
     /// The invariant's name, as the Raft paper spells it.
@@ -67,6 +72,7 @@ impl Invariant {
             Invariant::StateMachineSafety => "State Machine Safety",
             Invariant::Durability => "Durability",
             Invariant::Monotonicity => "Monotonicity",
+            Invariant::LinearizableReads => "Linearizable Reads",
         }
     }
 
@@ -129,6 +135,7 @@ pub struct Checkers {
     state_machine: state_machine::StateMachine,
     durability: durability::Durability,
     monotonicity: monotonicity::Monotonicity,
+    reads: reads::Reads,
 }
 
 impl Checkers {
@@ -143,6 +150,7 @@ impl Checkers {
             state_machine: state_machine::StateMachine::new(n),
             durability: durability::Durability::new(n),
             monotonicity: monotonicity::Monotonicity::new(n),
+            reads: reads::Reads::default(),
         }
     }
 
@@ -239,6 +247,30 @@ impl Checkers {
     pub fn crashed(&mut self, server: usize) {
         self.completeness.crashed(server);
         self.monotonicity.crashed(server);
+        self.reads.crashed(server);
+    }
+
+    /// Server `server` was asked for read `id` (`Event::ReadIndex`): its floor is what is
+    /// committed now.
+    pub fn read_started(&mut self, server: usize, id: u64) {
+        let floor = self.committed.highest().map_or(0, |(index, _)| index.0);
+        self.reads.started(server, id, floor);
+    }
+
+    /// Server `server` answered read `id` with `ReadReady { index }`, after handing its
+    /// service every `Apply` before it.
+    pub fn read_ready(&mut self, server: usize, id: u64, index: LogIndex) -> Check {
+        let applied = self.state_machine.service_applied(server);
+        let checked = self.reads.ready(server, id, index.0, applied);
+        match self.is_enabled(Invariant::LinearizableReads) {
+            true => checked,
+            false => Ok(()),
+        }
+    }
+
+    /// Server `server` answered read `id` with `ReadFailed`.
+    pub fn read_failed(&mut self, server: usize, id: u64) {
+        self.reads.failed(server, id);
     }
 
     /// Server `server` restarts from `restored` (what its disk held).

@@ -63,6 +63,11 @@ impl StateMachine {
         )
     }
 
+    /// The last index `server`'s service holds.
+    pub(crate) fn service_applied(&self, server: usize) -> u64 {
+        self.applied[server]
+    }
+
     pub(crate) fn restarted(&mut self, server: usize, snapshot_index: LogIndex) {
         self.applied[server] = snapshot_index.0;
     }
