@@ -1,6 +1,7 @@
 //! Runs one lab test on one seed and edition, to completion or failure.
 
 use crate::checkers::Invariant;
+use crate::features::Features;
 use crate::lab::LabTest;
 use crate::tester::{Failure, Setup, Stats, TestResult, Tester};
 use crate::trace::Trace;
@@ -64,9 +65,37 @@ pub fn run(test: &LabTest, edition: Edition, seed: u64, trace: bool) -> Outcome 
 /// Runs `test` on `seed` in `edition`, streaming its trace to `out` as it happens: a header
 /// line naming the test, edition and seed, one line per event, and the digest line.
 pub fn run_traced(test: &LabTest, edition: Edition, seed: u64, out: Box<dyn Write>) -> Outcome {
+    run_featured(
+        test,
+        edition,
+        seed,
+        traced_to(test, edition, seed, out),
+        Features::default(),
+    )
+}
+
+/// A trace streamed to `out`, headed by [`trace_header`].
+pub fn traced_to(test: &LabTest, edition: Edition, seed: u64, out: Box<dyn Write>) -> Trace {
     let mut trace = Trace::to_writer(out);
     trace.comment(&trace_header(test.go_name, test.name, edition, seed));
-    run_with(test, edition, seed, trace)
+    trace
+}
+
+/// Runs `test` with the production `features` on every node (the lab itself runs with none;
+/// PreVote and CheckQuorum leave its expectations intact), recording into `trace`.
+pub fn run_featured(
+    test: &LabTest,
+    edition: Edition,
+    seed: u64,
+    trace: Trace,
+    features: Features,
+) -> Outcome {
+    let setup = (test.setup)(edition);
+    let t = Tester::with_features(setup, edition, seed, trace, features);
+    let mut outcome = run_tester(t, seed, test.body);
+    outcome.go_name = test.go_name;
+    outcome.name = test.name;
+    outcome
 }
 
 /// The first line of a run's trace.
@@ -78,11 +107,7 @@ pub fn trace_header(go_name: &str, name: &str, edition: Edition, seed: u64) -> S
 }
 
 fn run_with(test: &LabTest, edition: Edition, seed: u64, trace: Trace) -> Outcome {
-    let setup = (test.setup)(edition);
-    let mut outcome = run_body_with(setup, edition, seed, trace, test.body);
-    outcome.go_name = test.go_name;
-    outcome.name = test.name;
-    outcome
+    run_featured(test, edition, seed, trace, Features::default())
 }
 
 /// Runs any test body (a property test's schedule, a regression scenario) on a cluster built

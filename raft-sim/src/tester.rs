@@ -6,6 +6,7 @@
 //! [`Failure`] here, which `?` carries up to the runner.
 
 use crate::executor::{Executor, JoinHandle};
+use crate::features::Features;
 use crate::rng::Stream;
 use crate::trace::Trace;
 use crate::value::Value;
@@ -103,7 +104,19 @@ impl Tester {
 
     /// Like [`Tester::new`], recording into `trace` (which may stream to a file).
     pub fn with_trace(setup: Setup, edition: Edition, seed: u64, trace: Trace) -> Tester {
-        let world = World::with_trace(setup.servers, seed, edition, setup.snapshot, trace);
+        Tester::with_features(setup, edition, seed, trace, Features::default())
+    }
+
+    /// Like [`Tester::with_trace`], every node running with the production `features`.
+    pub fn with_features(
+        setup: Setup,
+        edition: Edition,
+        seed: u64,
+        trace: Trace,
+        features: Features,
+    ) -> Tester {
+        let mut world = World::with_trace(setup.servers, seed, edition, setup.snapshot, trace);
+        world.set_features(features);
         let t = Tester::with_world(world, seed);
         match edition {
             Edition::Y2024 => {

@@ -419,6 +419,14 @@ impl Harness {
         self.step(Event::Tick)
     }
 
+    /// Several events as one group (`step_many`).
+    #[track_caller]
+    pub fn step_many_of(&mut self, events: impl IntoIterator<Item = Event>) -> Vec<Action> {
+        let actions = self.node.step_many(events);
+        persist_and_check(&self.node, &mut self.durable, &actions);
+        actions
+    }
+
     #[track_caller]
     pub fn receive(&mut self, from: u64, message: Message) -> Vec<Action> {
         self.step(Event::Receive {

@@ -7,6 +7,8 @@ use super::WallClock;
 use clap::ValueEnum;
 use raft_sim::lab::{self, LabTest};
 use raft_sim::runner::{self, Outcome};
+use raft_sim::trace::Trace;
+use raft_sim::Features;
 use raft_sim::{Edition, Failure, Stats};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -38,6 +40,13 @@ pub struct LabArgs {
     /// created).
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "-")]
     trace: Option<PathBuf>,
+    /// Run every node with PreVote (Ongaro's thesis §9.6; off in the lab).
+    #[arg(long)]
+    pre_vote: bool,
+    /// Run every node with CheckQuorum and leader stickiness (thesis §6.2, §4.2.3; off in the
+    /// lab).
+    #[arg(long)]
+    check_quorum: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -101,6 +110,11 @@ pub fn run(args: LabArgs) -> ExitCode {
         },
         progress: (sweeping && !matches!(trace, TraceTo::Stdout)).then_some(total),
     };
+    let features = Features {
+        pre_vote: args.pre_vote,
+        check_quorum: args.check_quorum,
+        ..Features::default()
+    };
     let n = tests.len();
     let runs = seeds.flat_map(move |seed| {
         editions
@@ -113,8 +127,8 @@ pub fn run(args: LabArgs) -> ExitCode {
         runs,
         options,
         &mut out,
-        |&run: &Run| run_one(&tests, run, &trace),
-        |out, run, result| tally.record(out, &tests, run, result, sweeping),
+        |&run: &Run| run_one(&tests, run, &trace, features),
+        |out, run, result| tally.record(out, &tests, run, result, sweeping, features),
     );
     let wall = clock.elapsed_secs();
     match swept.and_then(|()| tally.summary(&out, sweeping, wall)) {
@@ -185,20 +199,26 @@ fn trace_destination(path: Option<&Path>, total: u64) -> Result<TraceTo, String>
 }
 
 /// Runs one test, streaming its trace where asked.
-fn run_one(tests: &[LabTest], (test, edition, seed): Run, trace: &TraceTo) -> Result<Ran, Stop> {
+fn run_one(
+    tests: &[LabTest],
+    (test, edition, seed): Run,
+    trace: &TraceTo,
+    features: Features,
+) -> Result<Ran, Stop> {
     let test = &tests[test];
     let clock = WallClock::start();
+    let run = |trace| runner::run_featured(test, edition, seed, trace, features);
     let (outcome, destination) = match trace {
-        TraceTo::Nowhere => (runner::run(test, edition, seed, false), None),
+        TraceTo::Nowhere => (run(Trace::new(false)), None),
         TraceTo::Stdout => {
             let out = Box::new(BufWriter::new(io::stdout()));
-            let outcome = runner::run_traced(test, edition, seed, out);
+            let outcome = run(runner::traced_to(test, edition, seed, out));
             (outcome, Some("standard output".to_string()))
         }
-        TraceTo::File(path) => traced_to_file(test, edition, seed, path)?,
+        TraceTo::File(path) => traced_to_file(test, edition, seed, path, features)?,
         TraceTo::Dir(dir) => {
             let name = format!("{}-{}-{seed}.trace", test.go_name, edition.year());
-            traced_to_file(test, edition, seed, &dir.join(name))?
+            traced_to_file(test, edition, seed, &dir.join(name), features)?
         }
     };
     if let (Some(error), Some(destination)) = (&outcome.trace_error, destination) {
@@ -216,10 +236,12 @@ fn traced_to_file(
     edition: Edition,
     seed: u64,
     path: &Path,
+    features: Features,
 ) -> Result<(Outcome, Option<String>), Stop> {
     let shown = path.display().to_string();
     let file = File::create(path).map_err(|e| Stop::io(&format!("creating {shown}"), &e))?;
-    let outcome = runner::run_traced(test, edition, seed, Box::new(BufWriter::new(file)));
+    let trace = runner::traced_to(test, edition, seed, Box::new(BufWriter::new(file)));
+    let outcome = runner::run_featured(test, edition, seed, trace, features);
     Ok((outcome, Some(shown)))
 }
 
@@ -239,6 +261,7 @@ impl Tally {
         run: Run,
         result: ItemResult<Result<Ran, Stop>>,
         sweeping: bool,
+        features: Features,
     ) -> Result<(), Stop> {
         let Ran { outcome, wall } = match result {
             Ok(ran) => ran?,
@@ -251,7 +274,7 @@ impl Tally {
         match &outcome.result {
             Ok(stats) if !sweeping => out.line(passed_line(&outcome, stats))?,
             Ok(_) => {}
-            Err(failure) => print_failure(out, &outcome, failure)?,
+            Err(failure) => print_failure(out, &outcome, failure, features)?,
         }
         self.counts.count(!outcome.passed(), wall, outcome);
         Ok(())
@@ -299,7 +322,12 @@ fn panicked(test: &LabTest, (_, edition, seed): Run, panic: String) -> Outcome {
     }
 }
 
-fn print_failure(out: &Out, outcome: &Outcome, failure: &Failure) -> Result<(), Stop> {
+fn print_failure(
+    out: &Out,
+    outcome: &Outcome,
+    failure: &Failure,
+    features: Features,
+) -> Result<(), Stop> {
     out.line(format!("{} ... FAILED", outcome.description))?;
     out.line(format!(
         "    test:    {} ({})",
@@ -312,7 +340,14 @@ fn print_failure(out: &Out, outcome: &Outcome, failure: &Failure) -> Result<(), 
         failure.time as f64 / 1e6
     ))?;
     out.line(format!("    check:   {}", failure.message))?;
-    out.line(format!("    replay:  {}", outcome.replay_command()))
+    let mut flags = String::new();
+    if features.pre_vote {
+        flags.push_str(" --pre-vote");
+    }
+    if features.check_quorum {
+        flags.push_str(" --check-quorum");
+    }
+    out.line(format!("    replay:  {}{flags}", outcome.replay_command()))
 }
 
 /// The lab's "Passed" line, with virtual seconds.
@@ -376,7 +411,7 @@ mod tests {
                 Ok(Ran { outcome, wall: 0.0 })
             },
             |out, run, result| {
-                tally.record(out, &tests, run, result, sweeping)?;
+                tally.record(out, &tests, run, result, sweeping, Features::default())?;
                 match tally.counts.done {
                     n if n == seeds => Err(Stop::BrokenPipe), // stop the endless sweep here
                     _ => Ok(()),
@@ -425,7 +460,14 @@ mod tests {
         let mut tally = Tally::default();
         let run = (0, Edition::Y2025, 42);
         tally
-            .record(&out, &tests, run, Err("index out of bounds".into()), true)
+            .record(
+                &out,
+                &tests,
+                run,
+                Err("index out of bounds".into()),
+                true,
+                Features::default(),
+            )
             .expect("printed");
         let text = String::from_utf8(printed.borrow().clone()).unwrap();
         assert_eq!(tally.counts.failed, 1);
