@@ -29,6 +29,7 @@ pub mod persister;
 pub mod reads;
 pub mod rng;
 pub mod runner;
+pub mod scenarios;
 pub mod swarm;
 pub mod tester;
 pub mod trace;

@@ -26,11 +26,15 @@ enum Command {
     /// Swarm runs: each seed draws its own cluster and fault mix, with every checker on and
     /// a liveness phase after healing.
     Swarm(Box<cli::swarm::SwarmArgs>),
+    /// The named liveness scenarios (partial partitions, flapping links, transfers), each with
+    /// the production features off, with PreVote, with CheckQuorum and with both.
+    Scenarios(cli::scenarios::ScenariosArgs),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Lab(args) => cli::lab::run(args),
         Command::Swarm(args) => cli::swarm::run(*args),
+        Command::Scenarios(args) => cli::scenarios::run(args),
     }
 }

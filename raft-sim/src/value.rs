@@ -11,26 +11,35 @@ pub enum Value {
     Int(i64),
     /// A string command.
     Str(String),
+    /// The empty command a leader appends on taking office when ReadIndex is on (raft-core's
+    /// no-op); tests never propose it, and it encodes to no bytes at all.
+    NoOp,
 }
 
 impl Value {
     /// The command bytes handed to Raft.
     pub fn encode(&self) -> SharedBytes {
-        postcard::to_stdvec(self)
-            .expect("encoding cannot fail")
-            .into()
+        match self {
+            Value::NoOp => SharedBytes::from(&[][..]),
+            _ => postcard::to_stdvec(self)
+                .expect("encoding cannot fail")
+                .into(),
+        }
     }
 
     /// Decodes command bytes; `None` if they are not a tester value.
     pub fn decode(bytes: &[u8]) -> Option<Value> {
-        postcard::from_bytes(bytes).ok()
+        match bytes {
+            [] => Some(Value::NoOp),
+            _ => postcard::from_bytes(bytes).ok(),
+        }
     }
 
     /// The integer, if this is one.
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Value::Int(x) => Some(*x),
-            Value::Str(_) => None,
+            Value::Str(_) | Value::NoOp => None,
         }
     }
 }
@@ -51,6 +60,7 @@ impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Int(x) => write!(f, "{x}"),
+            Value::NoOp => write!(f, "no-op"),
             Value::Str(s) => {
                 // Cut at a character boundary: a byte offset could split a UTF-8 sequence.
                 let chars = s.chars().count();

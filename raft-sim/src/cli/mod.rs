@@ -3,6 +3,7 @@
 pub mod args;
 pub mod lab;
 pub mod output;
+pub mod scenarios;
 pub mod swarm;
 pub mod sweep;
 

@@ -8,6 +8,7 @@ use super::sweep::{self, Counts, ItemResult};
 use super::WallClock;
 use raft_sim::swarm::{self, Class, Coverage, Limits, Plan, SwarmFailure, SwarmOutcome};
 use raft_sim::trace::Trace;
+use raft_sim::Features;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::ops::RangeInclusive;
@@ -48,6 +49,27 @@ pub struct SwarmArgs {
     /// Stop a sweep at its first failure (the lowest failing seed).
     #[arg(long)]
     fail_fast: bool,
+    /// The production features (PreVote, CheckQuorum, ReadIndex, lease reads, leadership
+    /// transfers): `drawn` per seed, `all` on (the lease assuming exactly the plan's clock
+    /// skew), `none`, or a list such as `prevote+checkquorum` (no transfers).
+    #[arg(long, value_name = "WHICH", default_value = "drawn", value_parser = parse_features)]
+    features: FeatureChoice,
+}
+
+/// What `--features` asked for.
+#[derive(Clone, Debug)]
+enum FeatureChoice {
+    Drawn,
+    All,
+    These(Features),
+}
+
+fn parse_features(text: &str) -> Result<FeatureChoice, String> {
+    match text {
+        "drawn" => Ok(FeatureChoice::Drawn),
+        "all" => Ok(FeatureChoice::All),
+        list => list.parse().map(FeatureChoice::These),
+    }
 }
 
 fn parse_nodes(text: &str) -> Result<RangeInclusive<usize>, String> {
@@ -91,10 +113,20 @@ pub fn run(args: SwarmArgs) -> ExitCode {
 }
 
 fn plan_for(seed: u64, limits: &Limits, args: &SwarmArgs) -> Plan {
-    let mut plan = args
-        .plan
-        .clone()
-        .unwrap_or_else(|| Plan::draw(seed, limits));
+    if let Some(plan) = &args.plan {
+        let mut plan = plan.clone();
+        plan.unsafe_disk |= args.unsafe_disk;
+        return plan; // exactly as given, features included
+    }
+    let mut plan = Plan::draw(seed, limits);
+    plan = match &args.features {
+        FeatureChoice::Drawn => plan,
+        FeatureChoice::All => plan.with_all_features(),
+        FeatureChoice::These(features) => Plan {
+            features: *features,
+            ..plan.without_features()
+        },
+    };
     plan.unsafe_disk |= args.unsafe_disk;
     plan
 }

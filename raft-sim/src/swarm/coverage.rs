@@ -72,6 +72,14 @@ impl Coverage {
             plan.nodes as u64 / 2 + 1,
         );
         count("unsafe disk", plan.unsafe_disk, 1);
+        let f = &plan.features;
+        count("pre-vote", f.pre_vote, 1);
+        count("check-quorum", f.check_quorum, 1);
+        count("read-index (reads by clients)", f.read_index, 1);
+        let drift = u64::from(f.drift_percent);
+        count("lease reads (drift bound %)", f.lease_reads, drift);
+        let transfers = plan.transfer_every_ms;
+        count("leader transfers (mean gap ms)", transfers > 0, transfers);
     }
 
     /// Seeds counted.

@@ -5,6 +5,7 @@
 use super::nemesis::{restart_if_down, set_cuts};
 use super::plan::Plan;
 use crate::network::MessageFaults;
+use crate::reads::ReadOutcome;
 use crate::rng::Stream;
 use crate::tester::{TestResult, Tester};
 use crate::value::Value;
@@ -21,8 +22,9 @@ const MAX_HEALED_SKEW_PERCENT: u64 = 20;
 /// New commands that must commit on every healed server.
 const PROBES: i64 = 3;
 
-/// Heals, then checks the three goals in turn: a leader among the healed servers, new commands
-/// committed on all of them, and every entry committed before healing applied on all of them.
+/// Heals, then checks the goals in turn: a leader among the healed servers, new commands
+/// committed on all of them, every entry committed before healing applied on all of them, and,
+/// with ReadIndex, a read served at each of them.
 /// (A new leader commits its predecessors' entries only with one of its own term, §5.4.2, so
 /// the old entries are checked after the new ones.)
 pub async fn check(t: &Tester, plan: &Plan, ticks: &mut [SimTime], mut rng: Stream) -> TestResult {
@@ -72,7 +74,35 @@ pub async fn check(t: &Tester, plan: &Plan, ticks: &mut [SimTime], mut rng: Stre
             "not all of them applied the entries committed before (through index {committed})"
         )));
     }
+    if plan.features.read_index {
+        for &i in &healed {
+            if !read_on(t, i, bound).await {
+                return t.fail(late(format!("a read at server {i} was not served")));
+            }
+        }
+    }
     Ok(())
+}
+
+/// Reads at server `i` (retrying, like a client) until a read is served, or `bound` passes.
+async fn read_on(t: &Tester, i: usize, bound: SimTime) -> bool {
+    let deadline = t.now() + bound;
+    while t.now() < deadline {
+        let Some(id) = t.world().read(i) else {
+            return false;
+        };
+        loop {
+            let outcome = t.world().read_outcome(id);
+            match outcome {
+                Some(ReadOutcome::Ready { .. }) => return true,
+                Some(ReadOutcome::Failed(_)) => break,
+                None if t.now() >= deadline => return false,
+                None => t.sleep(10).await,
+            }
+        }
+        t.sleep(10).await;
+    }
+    false
 }
 
 /// Chooses the healed servers; restarts and reconnects them; stops message faults, pending

@@ -3,9 +3,11 @@
 //! a safety, liveness or panic failure. The idea is TigerBeetle's VOPR and FoundationDB's
 //! simulator: the bugs nobody wrote a test for, each one small and replayable from its seed.
 //!
-//! 1. **Fault phase** (`plan.time_ms`): clients propose commands while the nemesis changes
-//!    topologies, crashes servers (some in the middle of a durable write) and restarts them,
-//!    and the network loses, duplicates, delays and reorders messages; clocks drift.
+//! 1. **Fault phase** (`plan.time_ms`): clients propose commands (and, with ReadIndex, read)
+//!    while the nemesis changes topologies, crashes servers (some in the middle of a durable
+//!    write) and restarts them, and asks leaders to hand over; the network loses, duplicates,
+//!    delays and reorders messages; clocks drift. The plan also draws the production features
+//!    (PreVote, CheckQuorum, ReadIndex, lease reads) every node runs with.
 //! 2. **Liveness phase**: a majority (or everyone) is healed; it must elect a leader, apply
 //!    everything committed before, and commit new commands, within a bound derived from the
 //!    election timeout.
@@ -196,6 +198,7 @@ fn run_plan(seed: u64, plan: &Plan, mut trace: Trace, tamper: Option<Tamper>) ->
         world.set_pipelined(ms * MS);
     }
     world.set_unsafe_disks(plan.unsafe_disk);
+    world.set_features(plan.features);
     world.set_tamper(tamper);
     let t = Tester::with_world(world, seed);
     let liveness_failed = Rc::new(Cell::new(false));
@@ -238,6 +241,8 @@ async fn body(t: Tester, plan: Plan, seed: u64, liveness_failed: Rc<Cell<bool>>)
     tasks.push(t.go(nemesis::topologies(t.clone(), plan.clone(), nemesis, end)));
     let crashes = stream("swarm-crash", 0);
     tasks.push(t.go(nemesis::crashes(t.clone(), plan.clone(), crashes, end)));
+    let transfers = stream("swarm-transfer", 0);
+    tasks.push(t.go(nemesis::transfers(t.clone(), plan.clone(), transfers, end)));
     for task in tasks {
         task.await?;
     }

@@ -75,6 +75,27 @@ pub async fn crashes(t: Tester, plan: Plan, mut rng: Stream, end: SimTime) -> Te
     }
 }
 
+/// Asks whoever leads to hand leadership to a random other server, every so often until
+/// `end` (thesis §3.10): transfers that succeed, and transfers to servers that are down, cut
+/// off, behind, or crash meanwhile.
+pub async fn transfers(t: Tester, plan: Plan, mut rng: Stream, end: SimTime) -> TestResult {
+    if plan.transfer_every_ms == 0 || plan.nodes < 2 {
+        return Ok(());
+    }
+    loop {
+        let pause_ms = rng.below(2 * plan.transfer_every_ms + 1);
+        sleep_until(&t, (t.now() + pause_ms * 1000).min(end)).await;
+        if t.now() >= end {
+            return Ok(());
+        }
+        let Some(leader) = (0..plan.nodes).find(|&i| t.get_state(i).1) else {
+            continue;
+        };
+        let target = (leader + 1 + rng.below(plan.nodes as u64 - 1) as usize) % plan.nodes;
+        t.world().transfer_leader(leader, target);
+    }
+}
+
 /// Restarts server `i` (connected) if it is down; otherwise disarms a pending crash.
 pub fn restart_if_down(t: &Tester, i: usize) {
     if t.is_alive(i) {

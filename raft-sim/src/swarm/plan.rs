@@ -6,6 +6,7 @@
 //! (`Display` / `FromStr`) so that a shrunk plan can be replayed from the command line.
 
 use super::topology::TopologyKind;
+use crate::features::Features;
 use crate::rng::Stream;
 use std::fmt;
 use std::ops::RangeInclusive;
@@ -75,6 +76,11 @@ pub struct Plan {
     /// Disks that may lose their last write at a crash: not a legal fault; shows the
     /// checkers catch it.
     pub unsafe_disk: bool,
+    /// The production features every node runs with (PreVote, CheckQuorum, ReadIndex, lease
+    /// reads); with ReadIndex, clients read as well as write.
+    pub features: Features,
+    /// Mean time between leadership transfers the nemesis asks of the leader (ms); 0: none.
+    pub transfer_every_ms: u64,
 }
 
 impl Plan {
@@ -159,7 +165,57 @@ impl Plan {
             propose_every_ms: log_uniform(&mut rng, 10, 500),
             heal_all,
             unsafe_disk: false,
+            features: Features::default(),
+            transfer_every_ms: 0,
         }
+        .with_drawn_features(seed)
+    }
+
+    /// This plan with the production features drawn for `seed` from their own stream, so
+    /// that every other draw of the seed stays what it was before features existed: each
+    /// feature on or off, the lease (when its prerequisites are on) assuming exactly the
+    /// plan's clock skew, and leadership transfers at a drawn pace.
+    pub fn with_drawn_features(mut self, seed: u64) -> Plan {
+        let mut rng = Stream::new(seed, "swarm-features", 0);
+        let mut coin = || rng.below(2) == 1;
+        let (pre_vote, check_quorum, read_index, lease, transfers) =
+            (coin(), coin(), coin(), coin(), coin());
+        self.features = Features {
+            pre_vote,
+            check_quorum,
+            read_index,
+            lease_reads: lease && check_quorum && read_index,
+            drift_percent: self.skew_percent.min(90) as u32,
+        };
+        self.transfer_every_ms = match transfers {
+            true => log_uniform(&mut rng, 200, 5_000),
+            false => 0,
+        };
+        self
+    }
+
+    /// This plan with every production feature on: PreVote, CheckQuorum, ReadIndex, lease
+    /// reads assuming exactly the plan's clock skew, and leadership transfers (every second
+    /// on average unless the plan has its own pace).
+    pub fn with_all_features(mut self) -> Plan {
+        self.features = Features {
+            pre_vote: true,
+            check_quorum: true,
+            read_index: true,
+            lease_reads: true,
+            drift_percent: self.skew_percent.min(90) as u32,
+        };
+        if self.transfer_every_ms == 0 {
+            self.transfer_every_ms = 1_000;
+        }
+        self
+    }
+
+    /// This plan with every production feature off (the swarm before they existed).
+    pub fn without_features(mut self) -> Plan {
+        self.features = Features::default();
+        self.transfer_every_ms = 0;
+        self
     }
 
     /// The fault kinds this plan turns on, by name.
@@ -182,6 +238,11 @@ impl Plan {
         add(self.flow.is_some(), "small batches");
         add(self.pipelined_ms.is_some(), "pipelined persistence");
         add(self.unsafe_disk, "unsafe disk");
+        add(self.features.pre_vote, "pre-vote");
+        add(self.features.check_quorum, "check-quorum");
+        add(self.features.read_index, "read-index");
+        add(self.features.lease_reads, "lease reads");
+        add(self.transfer_every_ms > 0, "leader transfers");
         kinds
     }
 }
@@ -197,7 +258,8 @@ fn log_uniform(rng: &mut Stream, low: u64, high: u64) -> u64 {
 
 impl fmt::Display for Plan {
     /// `n=5,t=12000,lat=2-40,loss=120,dup=0,reorder=50,topo=split+bridge/1500,
-    /// crash=2000/1500/300,skew=30,snap=10/512,clients=3/40,heal=all`
+    /// crash=2000/1500/300,skew=30,snap=10/512,clients=3/40,heal=all,
+    /// feat=prevote+checkquorum,transfer=0`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "n={},t={}", self.nodes, self.time_ms)?;
         match self.latency_ms {
@@ -235,6 +297,11 @@ impl fmt::Display for Plan {
             self.propose_every_ms,
             if self.heal_all { "all" } else { "majority" }
         )?;
+        write!(
+            f,
+            ",feat={},transfer={}",
+            self.features, self.transfer_every_ms
+        )?;
         if self.unsafe_disk {
             write!(f, ",unsafe-disk")?;
         }
@@ -246,7 +313,9 @@ impl FromStr for Plan {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Plan, String> {
-        let mut plan = Plan::draw(0, &Limits::default());
+        // A field left out keeps seed 0's draw; a plan written before the features existed
+        // ran without them.
+        let mut plan = Plan::draw(0, &Limits::default()).without_features();
         for field in text.split(',').map(str::trim).filter(|f| !f.is_empty()) {
             let (key, value) = field.split_once('=').unwrap_or((field, ""));
             let bad = || format!("bad plan field {field:?}");
@@ -302,6 +371,8 @@ impl FromStr for Plan {
                     (plan.clients, plan.propose_every_ms) = (clients as usize, every);
                 }
                 "heal" => plan.heal_all = value == "all",
+                "feat" => plan.features = value.parse()?,
+                "transfer" => plan.transfer_every_ms = number(value)?,
                 "unsafe-disk" => plan.unsafe_disk = true,
                 _ => return Err(format!("unknown plan field {key:?}")),
             }
@@ -338,7 +409,7 @@ impl Plan {
         if self.latency_ms.is_some_and(|(low, high)| low > high) {
             return Err("lat=LOW-HIGH needs LOW <= HIGH".into());
         }
-        Ok(())
+        self.features.check()
     }
 }
 

@@ -1,5 +1,5 @@
 //! Shrinking a failing plan: fewer servers, fewer fault kinds, a shorter run, fewer clients,
-//! while the same kind of failure (class and checker) remains.
+//! fewer production features, while the same kind of failure (class and checker) remains.
 //!
 //! Greedy, like delta debugging: try each one-step simplification in turn, keep the first that
 //! still fails the same way, and start over from it, until none does. A simpler plan changes
@@ -89,6 +89,19 @@ fn simpler(failing: &SwarmOutcome) -> Vec<Plan> {
     try_change(&|p| p.pipelined_ms = None);
     try_change(&|p| p.heal_all = true);
     try_change(&|p| p.clients = p.clients.saturating_sub(1).max(1));
+    try_change(&|p| p.transfer_every_ms = 0);
+    try_change(&|p| p.features.pre_vote = false);
+    try_change(&|p| p.features.lease_reads = false);
+    try_change(&|p| {
+        if !p.features.lease_reads {
+            p.features.check_quorum = false;
+        }
+    });
+    try_change(&|p| {
+        if !p.features.lease_reads {
+            p.features.read_index = false;
+        }
+    });
     for k in 0..plan.topologies.len() {
         try_change(&|p| {
             if p.topologies.len() > 1 {

@@ -1,0 +1,104 @@
+//! `raft-sim scenarios`: the named liveness scenarios (`raft_sim::scenarios`), each run over
+//! a seed range with the production features off, with PreVote, with CheckQuorum, and with
+//! both, printed as a table: how many seeds settled on a stable leader within the scenario's
+//! bound, and the median and worst time they took.
+
+use super::args::SweepArgs;
+use super::output::{Out, Stop};
+use raft_sim::scenarios::{self, Scenario, Verdict};
+use raft_sim::world::SimTime;
+use raft_sim::Features;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct ScenariosArgs {
+    #[command(flatten)]
+    sweep: SweepArgs,
+    /// Only the scenario with this name (see the table for the names).
+    #[arg(long, value_name = "NAME")]
+    run: Option<String>,
+}
+
+/// The columns: features off, each alone, both.
+fn columns() -> [(&'static str, Features); 4] {
+    let on = |pre_vote, check_quorum| Features {
+        pre_vote,
+        check_quorum,
+        ..Features::default()
+    };
+    [
+        ("off", on(false, false)),
+        ("PreVote", on(true, false)),
+        ("CheckQuorum", on(false, true)),
+        ("both", on(true, true)),
+    ]
+}
+
+/// Runs the `scenarios` subcommand. Exit status 1 if a scenario failed with both features on.
+pub fn run(args: ScenariosArgs) -> ExitCode {
+    let chosen: Vec<Scenario> = scenarios::all()
+        .into_iter()
+        .filter(|s| args.run.as_deref().is_none_or(|name| s.name == name))
+        .collect();
+    if chosen.is_empty() {
+        eprintln!(
+            "error: no scenario named {:?}",
+            args.run.unwrap_or_default()
+        );
+        return ExitCode::from(2);
+    }
+    let out = Out::default();
+    match table(&out, &chosen, &args.sweep) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(stop) => stop.exit(),
+    }
+}
+
+fn table(out: &Out, chosen: &[Scenario], sweep: &SweepArgs) -> Result<bool, Stop> {
+    let seeds = sweep.seed_range();
+    let count = seeds.end() - seeds.start() + 1;
+    out.line(format!(
+        "time to a stable leader over {count} seeds: passed/run, median, worst (bound)"
+    ))?;
+    let mut header = format!("{:<22}", "scenario");
+    for (name, _) in columns() {
+        header.push_str(&format!(" {name:<24}"));
+    }
+    out.line(header)?;
+    let mut clean = true;
+    for scenario in chosen {
+        let mut row = format!("{:<22}", scenario.name);
+        for (column, features) in columns() {
+            let verdicts: Vec<Verdict> = seeds
+                .clone()
+                .map(|seed| scenarios::run(scenario, features, seed))
+                .collect();
+            let passed = verdicts.iter().filter(|v| v.passed).count();
+            if column == "both" && passed < verdicts.len() {
+                clean = false;
+            }
+            row.push_str(&format!(" {:<24}", cell(&verdicts, passed)));
+        }
+        out.line(format!("{row} ({})", secs(scenario.bound)))?;
+    }
+    Ok(clean)
+}
+
+/// "3/3 0.00s 0.01s", or with an error count.
+fn cell(verdicts: &[Verdict], passed: usize) -> String {
+    let mut times: Vec<SimTime> = verdicts.iter().filter_map(|v| v.time_to_stable).collect();
+    times.sort_unstable();
+    let errors = verdicts.iter().filter(|v| v.error.is_some()).count();
+    let median = times.get(times.len() / 2).map_or("-".into(), |&t| secs(t));
+    let worst = times.last().map_or("-".into(), |&t| secs(t));
+    let mut text = format!("{passed}/{} {median} {worst}", verdicts.len());
+    if errors > 0 {
+        text.push_str(&format!(" ({errors} errors)"));
+    }
+    text
+}
+
+fn secs(t: SimTime) -> String {
+    format!("{:.2}s", t as f64 / 1e6)
+}
