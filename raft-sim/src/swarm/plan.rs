@@ -180,13 +180,17 @@ impl Plan {
         let mut coin = || rng.below(2) == 1;
         let (pre_vote, check_quorum, read_index, lease, transfers) =
             (coin(), coin(), coin(), coin(), coin());
+        let lease_reads = lease && check_quorum && read_index;
         self.features = Features {
             pre_vote,
             check_quorum,
             read_index,
-            lease_reads: lease && check_quorum && read_index,
-            drift_percent: self.skew_percent.min(90) as u32,
+            lease_reads,
+            ..Features::default()
         };
+        if lease_reads {
+            self.features.drift_percent = self.skew_percent.min(90) as u32;
+        }
         self.transfer_every_ms = match transfers {
             true => log_uniform(&mut rng, 200, 5_000),
             false => 0,
