@@ -270,3 +270,75 @@ fn a_crash_inside_a_snapshot_step_ends_the_batch() {
         panic!("{failure}");
     }
 }
+
+/// A driver that serves reads from a state older than the read index: it hands the service
+/// each `ReadReady` before the `Apply`s of the same step. A read asked of a new leader waits
+/// for its first commit, and is answered in the very step that applies it; the broken order
+/// lets Linearizable Reads see a service that had not applied through the index yet.
+#[test]
+fn linearizable_reads_fires_on_a_read_served_before_its_index_is_applied() {
+    let features = raft_sim::Features {
+        read_index: true,
+        ..raft_sim::Features::default()
+    };
+    let trace = raft_sim::trace::Trace::new(false);
+    let t = Tester::with_features(THREE, Edition::Y2024, 1, trace, features);
+    let outcome = raft_sim::runner::run_tester(t, 1, |t| async move {
+        t.begin("early reads");
+        t.world()
+            .network_mut()
+            .set_message_faults(raft_sim::network::MessageFaults {
+                latency_min: 5_000,
+                latency_max: 10_000,
+                ..Default::default()
+            });
+        t.world()
+            .set_tamper(Some(Box::new(|_, actions: &mut Vec<Action>| {
+                actions.sort_by_key(|a| !matches!(a, Action::ReadReady { .. }));
+            })));
+        // Read at every server every millisecond while the first leader takes office.
+        for _ in 0..3_000 {
+            for i in 0..3 {
+                t.world().read(i);
+            }
+            t.sleep(1).await;
+        }
+        t.finish();
+        Ok(())
+    });
+    expect_violation(&outcome, Invariant::LinearizableReads);
+    let message = outcome.result.unwrap_err().message;
+    assert!(message.contains("applied only through"), "{message}");
+}
+
+/// A driver that answers reads with a forged, too-low index: the read misses writes
+/// committed before it was asked for.
+#[test]
+fn linearizable_reads_fires_on_a_stale_read_index() {
+    let features = raft_sim::Features {
+        read_index: true,
+        ..raft_sim::Features::default()
+    };
+    let trace = raft_sim::trace::Trace::new(false);
+    let t = Tester::with_features(THREE, Edition::Y2024, 2, trace, features);
+    let outcome = raft_sim::runner::run_tester(t, 2, |t| async move {
+        t.begin("stale read index");
+        let leader = t.check_one_leader().await?;
+        t.one(Value::Int(1), 3, true).await?;
+        t.world()
+            .set_tamper(Some(Box::new(|_, actions: &mut Vec<Action>| {
+                for action in actions.iter_mut() {
+                    if let Action::ReadReady { index, .. } = action {
+                        *index = LogIndex(0);
+                    }
+                }
+            })));
+        t.world().read(leader);
+        t.sleep(1_000).await;
+        t.finish();
+        Ok(())
+    });
+    expect_violation(&outcome, Invariant::LinearizableReads);
+    let message = outcome.result.unwrap_err().message;
+    assert!(message.contains("a stale read"), "{message}");
+}
