@@ -71,8 +71,30 @@ pub struct Scenario {
     pub nodes: usize,
     /// The longest time to a stable leader that passes.
     pub bound: SimTime,
+    /// Whether it settles within the bound in each of [`CONFIGURATIONS`] (what the README's
+    /// table and `tests/tests/production_scenarios.rs` state).
+    pub expected: [bool; 4],
     /// The fault.
     pub script: Script,
+}
+
+/// The configurations each scenario runs under: the production features off, PreVote alone,
+/// CheckQuorum alone, both.
+pub const CONFIGURATIONS: [(&str, Features); 4] = [
+    ("off", features(false, false)),
+    ("PreVote", features(true, false)),
+    ("CheckQuorum", features(false, true)),
+    ("both", features(true, true)),
+];
+
+const fn features(pre_vote: bool, check_quorum: bool) -> Features {
+    Features {
+        pre_vote,
+        check_quorum,
+        read_index: false,
+        lease_reads: false,
+        drift_percent: 10,
+    }
 }
 
 /// How a scenario run went.
@@ -112,6 +134,7 @@ pub fn all() -> Vec<Scenario> {
                 "a follower's link flaps (3 s cut off, 1 s back): it returns with a higher term",
             nodes: 5,
             bound: keep,
+            expected: [false, true, false, true],
             script: script!(rejoin),
         },
         Scenario {
@@ -119,6 +142,7 @@ pub fn all() -> Vec<Scenario> {
             pattern: "two halves of two that only a fifth server (the bridge) connects",
             nodes: 5,
             bound: keep,
+            expected: [false, true, true, true],
             script: script!(bridge),
         },
         Scenario {
@@ -126,6 +150,7 @@ pub fn all() -> Vec<Scenario> {
             pattern: "the leader's link to one follower fails in that direction only",
             nodes: 5,
             bound: keep,
+            expected: [false, true, true, true],
             script: script!(one_way),
         },
         Scenario {
@@ -134,6 +159,7 @@ pub fn all() -> Vec<Scenario> {
                 "the leader reaches only one follower, which reaches a majority; a fifth is cut off",
             nodes: 5,
             bound: NEW_LEADER,
+            expected: [true, false, true, true],
             script: script!(cut_from_quorum),
         },
         Scenario {
@@ -142,6 +168,7 @@ pub fn all() -> Vec<Scenario> {
                 "each server reaches only its two neighbours: every one sees a different majority",
             nodes: 5,
             bound: keep,
+            expected: [false, true, true, true],
             script: script!(ring),
         },
         Scenario {
@@ -149,6 +176,7 @@ pub fn all() -> Vec<Scenario> {
             pattern: "the leader hands over to a follower that crashes before it takes over",
             nodes: 5,
             bound: 1_000 * MS,
+            expected: [true, true, true, true],
             script: script!(transfer_target_crash),
         },
         Scenario {
@@ -156,6 +184,7 @@ pub fn all() -> Vec<Scenario> {
             pattern: "a node cut off while terms moved on returns just as the leader crashes",
             nodes: 3,
             bound: NEW_LEADER,
+            expected: [true, true, true, true],
             script: script!(stale_term_rejoin),
         },
     ]

@@ -5,32 +5,19 @@
 //! with both features every scenario settles; without them, the ones the features exist for
 //! do not. (`cargo run --release -p raft-sim -- scenarios --seeds 1..=10` prints the table.)
 
-use raft_sim::scenarios::{self, Verdict};
+use raft_sim::scenarios::{self, Verdict, CONFIGURATIONS};
 use raft_sim::Features;
 
 const SEEDS: std::ops::RangeInclusive<u64> = 1..=3;
 
-/// Whether the scenario settles within its bound: features off, PreVote, CheckQuorum, both.
-type Expected = [bool; 4];
-
-fn configurations() -> [(&'static str, Features); 4] {
-    let on = |pre_vote, check_quorum| Features {
-        pre_vote,
-        check_quorum,
-        ..Features::default()
-    };
-    [
-        ("off", on(false, false)),
-        ("PreVote", on(true, false)),
-        ("CheckQuorum", on(false, true)),
-        ("both", on(true, true)),
-    ]
-}
-
+/// Runs scenario `name` in every configuration on every seed, and checks it settles within
+/// its bound exactly where `expected` (features off, PreVote, CheckQuorum, both) says, and
+/// that the library's table (the README's) says the same.
 #[track_caller]
-fn check(name: &str, expected: Expected) {
+fn check(name: &str, expected: [bool; 4]) {
     let scenario = scenarios::find(name).expect("a scenario of that name");
-    for ((label, features), settles) in configurations().into_iter().zip(expected) {
+    assert_eq!(scenario.expected, expected, "the table disagrees");
+    for ((label, features), settles) in CONFIGURATIONS.into_iter().zip(expected) {
         for seed in SEEDS {
             let verdict: Verdict = scenarios::run(&scenario, features, seed);
             assert_eq!(verdict.error, None, "{name} {label} seed {seed}");
