@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the swarm against deliberately broken copies of raft-core, one per patch in this
-# directory, and reports for each the first seed that caught it (class and checker). With
+# directory, and reports for each the first seed that caught it (class and checker), and
+# whether the named liveness scenarios (`raft-sim scenarios`, seeds 1..=3) did. With
 # LAB_SEEDS=A..=B it also says whether the lab suite over those seeds caught it.
 #
 #   raft-sim/mutants/run.sh [SEEDS] [MUTANT...]      e.g.  raft-sim/mutants/run.sh 1..501 figure8
 #
-# SEEDS defaults to 1..501. Exit status 0 only if the swarm caught every mutant in that range.
+# SEEDS defaults to 1..501. Exit status 0 only if the swarm or the scenarios caught every
+# mutant.
 # The workspace is copied to a temporary directory (the checkout is never modified); builds
 # share target/mutants so only raft-core and raft-sim recompile per mutant.
 set -euo pipefail
@@ -21,7 +23,7 @@ copy="$(mktemp -d)"
 trap 'rm -rf "$copy"' EXIT
 export CARGO_TARGET_DIR="$root/target/mutants"
 missed=0
-printf '%-24s %-8s %-9s %-22s %-10s %s\n' mutant seed class invariant "seeds run" "lab ${LAB_SEEDS:-(not run)}"
+printf '%-30s %-8s %-9s %-22s %-10s %-10s %s\n' mutant seed class invariant "seeds run" scenarios "lab ${LAB_SEEDS:-(not run)}"
 for name in "${mutants[@]}"; do
     rm -rf "$copy/ws" && mkdir -p "$copy/ws"
     (cd "$root" && tar --exclude=./target -cf - .) | tar -xf - -C "$copy/ws"
@@ -30,6 +32,10 @@ for name in "${mutants[@]}"; do
     out="$("$CARGO_TARGET_DIR/release/raft-sim" swarm --seeds "$seeds" --fail-fast 2>&1 || true)"
     first="$(printf '%s\n' "$out" | awk '$1 ~ /^[0-9]+$/ && ($2=="safety"||$2=="liveness"||$2=="panic") {print; exit}')"
     ran="$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) seeds, .*/\1/p')"
+    scenarios="missed"
+    if ! "$CARGO_TARGET_DIR/release/raft-sim" scenarios --seeds 1..=3 >/dev/null 2>&1; then
+        scenarios="caught"
+    fi
     lab="-"
     if [ -n "${LAB_SEEDS:-}" ]; then
         if "$CARGO_TARGET_DIR/release/raft-sim" lab --seeds "$LAB_SEEDS" >/dev/null 2>&1; then
@@ -42,9 +48,11 @@ for name in "${mutants[@]}"; do
         set -- $first
         invariant="$3"
         [ "$invariant" = "-" ] || invariant="$(printf '%s\n' "$first" | awk '{for (i=3;i<=NF;i++) if ($i ~ /s$/ && $i ~ /^[0-9.]+s$/) break; else printf "%s%s", (i>3?" ":""), $i}')"
-        printf '%-24s %-8s %-9s %-22s %-10s %s\n' "$name" "$1" "$2" "$invariant" "$ran" "$lab"
+        printf '%-30s %-8s %-9s %-22s %-10s %-10s %s\n' "$name" "$1" "$2" "$invariant" "$ran" "$scenarios" "$lab"
+    elif [ "$scenarios" = caught ]; then
+        printf '%-30s %-8s %-9s %-22s %-10s %-10s %s\n' "$name" "-" "-" "-" "$ran" "$scenarios" "$lab"
     else
-        printf '%-24s %-8s %-9s %-22s %-10s %s\n' "$name" "-" "MISSED" "-" "$ran" "$lab"
+        printf '%-30s %-8s %-9s %-22s %-10s %-10s %s\n' "$name" "-" "MISSED" "-" "$ran" "$scenarios" "$lab"
         missed=$((missed + 1))
     fi
 done
