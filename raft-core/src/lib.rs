@@ -17,6 +17,29 @@
 //! [`Event::Persisted`]). Followers learn a new commit index at once, not at the next
 //! heartbeat.
 //!
+//! For production clusters, each off by default (see [`Config`] for the trade-offs):
+//! PreVote ([`Config::pre_vote`], thesis §9.6), CheckQuorum with leader stickiness
+//! ([`Config::check_quorum`], §6.2 and §4.2.3), linearizable reads through ReadIndex
+//! ([`Config::read_index`], [`Event::ReadIndex`] answered by [`Action::ReadReady`], §6.4) and
+//! through a lease ([`Config::lease_reads`], §6.4.1), and leadership transfer
+//! ([`Event::TransferLeader`], §3.10). Their messages are wire version 2 (see [`Message`]).
+//!
+//! ```
+//! use raft_core::{Action, Config, Event, NodeId, RaftNode};
+//!
+//! let mut config = Config::new(NodeId(1), vec![NodeId(1)], 7);
+//! config.pre_vote = true;
+//! config.check_quorum = true;
+//! config.read_index = true;
+//! let mut node = RaftNode::new(config, None).unwrap();
+//! while !node.is_leader() {
+//!     node.step(Event::Tick);
+//! }
+//! // A read: answered once the service has applied every write committed before it.
+//! let actions = node.step(Event::ReadIndex { id: 42 });
+//! assert!(actions.contains(&Action::ReadReady { id: 42, index: node.commit_index() }));
+//! ```
+//!
 //! Time is [`Event::Tick`]s; [`Config`] says how many make a heartbeat interval and an
 //! election timeout. The only randomness is a `ChaCha8Rng` seeded from [`Config::seed`], so the
 //! same configuration and the same events give byte-identical actions.

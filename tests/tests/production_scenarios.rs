@@ -11,25 +11,31 @@ use raft_sim::Features;
 const SEEDS: std::ops::RangeInclusive<u64> = 1..=3;
 
 /// Runs scenario `name` in every configuration on every seed, and checks it settles within
-/// its bound exactly where `expected` (features off, PreVote, CheckQuorum, both) says, and
-/// that the library's table (the README's) says the same.
+/// its bound exactly where `expected` (features off, PreVote, CheckQuorum, both) says: on
+/// every seed (`Some(true)`), on none (`Some(false)`); `None` makes no claim but the run must
+/// still be clean. The library's table (the README's) must say the same.
 #[track_caller]
-fn check(name: &str, expected: [bool; 4]) {
+fn check(name: &str, expected: [Option<bool>; 4]) {
     let scenario = scenarios::find(name).expect("a scenario of that name");
     assert_eq!(scenario.expected, expected, "the table disagrees");
     for ((label, features), settles) in CONFIGURATIONS.into_iter().zip(expected) {
         for seed in SEEDS {
             let verdict: Verdict = scenarios::run(&scenario, features, seed);
             assert_eq!(verdict.error, None, "{name} {label} seed {seed}");
-            assert_eq!(
-                verdict.passed,
-                settles,
-                "{name} with {label}, seed {seed}: {verdict:?} (bound {} ms)",
-                scenario.bound / 1000
-            );
+            if let Some(settles) = settles {
+                assert_eq!(
+                    verdict.passed,
+                    settles,
+                    "{name} with {label}, seed {seed}: {verdict:?} (bound {} ms)",
+                    scenario.bound / 1000
+                );
+            }
         }
     }
 }
+
+const YES: Option<bool> = Some(true);
+const NO: Option<bool> = Some(false);
 
 /// A follower's link flaps: cut off 3 s, back 1 s. Without PreVote its term climbs while it is
 /// away and deposes the leader each time it returns (CheckQuorum's stickiness does not stop
@@ -37,14 +43,14 @@ fn check(name: &str, expected: [bool; 4]) {
 /// heartbeats).
 #[test]
 fn rejoin() {
-    check("rejoin", [false, true, false, true]);
+    check("rejoin", [NO, YES, NO, YES]);
 }
 
 /// Two halves joined by one server. Without either feature, the far half keeps calling
 /// elections through the bridge and deposing leaders until the bridge itself wins.
 #[test]
 fn bridge() {
-    check("bridge", [false, true, true, true]);
+    check("bridge", [NO, YES, YES, YES]);
 }
 
 /// The leader's link to one follower fails one way: that follower keeps calling elections
@@ -52,7 +58,7 @@ fn bridge() {
 /// it).
 #[test]
 fn one_way() {
-    check("one_way", [false, true, true, true]);
+    check("one_way", [NO, YES, YES, YES]);
 }
 
 /// The leader reaches only one follower, which reaches a majority (openraft issue 2080). With
@@ -60,17 +66,17 @@ fn one_way() {
 /// entries it cannot commit, so the follower's log stays ahead of the majority side's and it
 /// refuses their pre-votes, while the old leader never steps down. CheckQuorum makes it.
 /// Without either, elections through the middle follower recover, but slowly and not always
-/// within the bound (seeds 1 to 3 do).
+/// within the bound (8 of seeds 1 to 10 do): no claim.
 #[test]
 fn cut_from_quorum() {
-    check("cut_from_quorum", [true, false, true, true]);
+    check("cut_from_quorum", [None, NO, YES, YES]);
 }
 
 /// A ring of five: every server sees a different majority. Without a feature, the two servers
 /// that cannot hear the leader depose every leader forever.
 #[test]
 fn ring() {
-    check("ring", [false, true, true, true]);
+    check("ring", [NO, YES, YES, YES]);
 }
 
 /// The target of a leadership transfer crashes before it takes over: the leader refuses
@@ -78,7 +84,7 @@ fn ring() {
 /// configuration (raft-sim/mutants/transfer_never_aborts.patch is the counter-example).
 #[test]
 fn transfer_target_crash() {
-    check("transfer_target_crash", [true, true, true, true]);
+    check("transfer_target_crash", [YES, YES, YES, YES]);
 }
 
 /// A node that missed several terms returns just as the leader crashes (etcd issue 8243): a
@@ -86,7 +92,7 @@ fn transfer_target_crash() {
 /// stale node answers with a term the other side ignores, never elects anyone.
 #[test]
 fn stale_term_rejoin() {
-    check("stale_term_rejoin", [true, true, true, true]);
+    check("stale_term_rejoin", [YES, YES, YES, YES]);
 }
 
 // ---------------------------------------------------------------------------------------------

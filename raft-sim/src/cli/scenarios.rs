@@ -19,8 +19,8 @@ pub struct ScenariosArgs {
 }
 
 /// Runs the `scenarios` subcommand. Exit status 1 if a cell differs from what the scenario
-/// expects (marked `!`): a scenario that should settle did not on some seed, or one that
-/// should not settle did on every seed.
+/// expects (marked `!`): one that should settle on every seed did not on some, one that
+/// should settle on none did on some, or a run failed outright (a checker).
 pub fn run(args: ScenariosArgs) -> ExitCode {
     let chosen: Vec<Scenario> = scenarios::all()
         .into_iter()
@@ -61,10 +61,13 @@ fn table(out: &Out, chosen: &[Scenario], sweep: &SweepArgs) -> Result<bool, Stop
                 .map(|seed| scenarios::run(scenario, features, seed))
                 .collect();
             let passed = verdicts.iter().filter(|v| v.passed).count();
-            let as_expected = match settles {
-                true => passed == verdicts.len(),
-                false => passed < verdicts.len(),
-            };
+            let errors = verdicts.iter().any(|v| v.error.is_some());
+            let as_expected = !errors
+                && match settles {
+                    Some(true) => passed == verdicts.len(),
+                    Some(false) => passed == 0,
+                    None => true,
+                };
             clean &= as_expected;
             let mark = if as_expected { ' ' } else { '!' };
             row.push_str(&format!(" {mark}{:<24}", cell(&verdicts, passed)));
