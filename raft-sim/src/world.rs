@@ -401,12 +401,19 @@ impl World {
         let server = &mut self.servers[i];
         server.incarnation += 1;
         let incarnation = server.incarnation;
-        // Round-trip through the encoding, exactly as a real restart reads its disk.
-        let restored = PersistentState::decode(&server.disk.state().encode())
-            .expect("the simulator's own persister is never corrupt");
-        if let Err(violation) = self.checkers.restarted(i, &restored) {
+        let checked = self.checkers.restarted(i, self.servers[i].disk.state());
+        if let Err(violation) = checked {
             self.violated(violation);
         }
+        // Round-trip through the encoding, exactly as a real restart reads its disk.
+        let restored = match PersistentState::decode(&self.servers[i].disk.state().encode()) {
+            Ok(restored) => restored,
+            Err(e) => {
+                let why =
+                    format!("server {i} cannot restart: the core wrote a state it rejects: {e}");
+                return self.fail(why);
+            }
+        };
         let forget = self.edition == Edition::Y2025;
         let snapshot = restored.snapshot.data.clone();
         let peers = (0..self.servers.len()).map(|j| NodeId(j as u64)).collect();
