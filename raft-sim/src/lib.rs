@@ -13,10 +13,13 @@
 pub mod applier;
 mod checks;
 pub mod executor;
+pub mod kv;
 pub mod lab;
+pub mod linearizability;
 pub mod network;
 pub mod rng;
 pub mod runner;
+pub mod service;
 pub mod tester;
 pub mod trace;
 pub mod value;

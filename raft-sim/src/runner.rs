@@ -1,6 +1,7 @@
 //! Runs one lab test on one seed and edition, to completion or failure.
 
 use crate::lab::LabTest;
+use crate::linearizability::CheckStats;
 use crate::tester::{Failure, Setup, Stats, TestResult, Tester};
 use crate::world::{Edition, SimTime, MS};
 use std::future::Future;
@@ -21,8 +22,13 @@ pub struct Outcome {
     pub seed: u64,
     /// The description `begin` recorded (empty if the test failed before it).
     pub description: String,
-    /// The "Passed" figures, or why it failed.
+    /// The "Passed" figures (of the last section), or why it failed.
     pub result: Result<Stats, Failure>,
+    /// Every section the test closed with `end` (one "Passed" line each; most tests have
+    /// one).
+    pub sections: Vec<Stats>,
+    /// The linearizability checks the test ran (Lab 4).
+    pub checks: Vec<CheckStats>,
     /// Virtual time at the end of the run.
     pub virtual_time: SimTime,
     /// Digest of the whole run's trace: equal digests, identical runs.
@@ -106,6 +112,8 @@ where
         seed,
         description: t.description(),
         result,
+        sections: t.sections(),
+        checks: t.checks(),
         virtual_time: world.now(),
         digest: world.trace().digest(),
         trace: world.trace().lines().to_vec(),

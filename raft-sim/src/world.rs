@@ -3,11 +3,13 @@
 //! Events are ordered by (virtual time, sequence number); time jumps to the next event and
 //! nothing sleeps for real. Each server's node is stepped by ticks and message deliveries, and
 //! its actions are carried out in order: `Persist` to its persister, `Send` to the network,
-//! `Apply` / `ApplySnapshot` to the tester's applier.
+//! `Apply` / `ApplySnapshot` to the service on top of Raft (the tester's appliers in Lab 3, the
+//! key/value servers in Lab 4).
 
 use crate::applier::Appliers;
 use crate::network::{Call, DelayUs, Endpoint, Network};
 use crate::rng::{derive_seed, Stream};
+use crate::service::Service;
 use crate::trace::Trace;
 use raft_core::{Action, Config, Event, LogIndex, Message, NodeId, PersistentState, RaftNode};
 use std::cmp::Ordering;
@@ -110,7 +112,7 @@ pub struct World {
     queue: BinaryHeap<Scheduled>,
     servers: Vec<Server>,
     network: Network,
-    appliers: Appliers,
+    service: Box<dyn Service>,
     edition: Edition,
     seed: u64,
     failure: Option<(String, SimTime)>,
@@ -122,8 +124,22 @@ pub struct World {
 }
 
 impl World {
-    /// `n` servers, none started yet, on a reliable network.
+    /// `n` servers, none started yet, on a reliable network, with the tester's appliers (the
+    /// plain or the snapshotting one) on top of Raft.
     pub fn new(n: usize, seed: u64, edition: Edition, snapshotting: bool, trace: bool) -> World {
+        let forget = edition == Edition::Y2025;
+        let appliers = Appliers::new(n, snapshotting).forgetting_on_restart(forget);
+        World::with_service(n, seed, edition, Box::new(appliers), trace)
+    }
+
+    /// `n` servers, none started yet, on a reliable network, with `service` on top of Raft.
+    pub fn with_service(
+        n: usize,
+        seed: u64,
+        edition: Edition,
+        service: Box<dyn Service>,
+        trace: bool,
+    ) -> World {
         World {
             now: 0,
             seq: 0,
@@ -137,7 +153,7 @@ impl World {
                 })
                 .collect(),
             network: Network::new(n, seed),
-            appliers: Appliers::new(n, snapshotting),
+            service,
             edition,
             seed,
             failure: None,
@@ -162,6 +178,11 @@ impl World {
         self.edition
     }
 
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// The network (knobs and counters).
     pub fn network(&self) -> &Network {
         &self.network
@@ -172,9 +193,22 @@ impl World {
         &mut self.network
     }
 
-    /// The tester's applied logs.
+    /// The service on top of Raft.
+    pub fn service(&self) -> &dyn Service {
+        self.service.as_ref()
+    }
+
+    /// The service on top of Raft, mutably.
+    pub fn service_mut(&mut self) -> &mut dyn Service {
+        self.service.as_mut()
+    }
+
+    /// The tester's applied logs (Lab 3 worlds only).
     pub fn appliers(&self) -> &Appliers {
-        &self.appliers
+        self.service
+            .as_any()
+            .downcast_ref()
+            .expect("a Lab 3 query on a world without the tester's appliers")
     }
 
     /// The first failure recorded (an apply check, a failed test task, or a core bug seen
@@ -227,6 +261,16 @@ impl World {
         self.servers[i].durable.raft_state_size()
     }
 
+    /// The size of server `i`'s durable snapshot data (the lab's `SnapshotSize()`).
+    pub fn snapshot_size(&self, i: usize) -> usize {
+        self.servers[i].durable.snapshot.data.len()
+    }
+
+    /// The incarnation of server `i` (how many times it was started).
+    pub fn incarnation(&self, i: usize) -> u64 {
+        self.servers[i].incarnation
+    }
+
     /// Starts a new incarnation of server `i` from its durable state, disconnected (the lab's
     /// `start1` / `StartServer`). The tester's applied log is reset per the edition.
     pub fn start_server(&mut self, i: usize) {
@@ -237,7 +281,6 @@ impl World {
         // Round-trip through the encoding, exactly as a real restart reads its disk.
         let restored = PersistentState::decode(&server.durable.encode())
             .expect("the simulator's own persister is never corrupt");
-        let forget = self.edition == Edition::Y2025;
         let snapshot = restored.snapshot.data.clone();
         let peers = (0..self.servers.len()).map(|j| NodeId(j as u64)).collect();
         let seed = derive_seed(self.seed, "node", (i as u64) << 32 | incarnation);
@@ -245,7 +288,7 @@ impl World {
         let node = RaftNode::new(config, Some(restored)).expect("valid configuration");
         self.servers[i].node = Some(node);
         self.network.register(i, incarnation);
-        if let Err(why) = self.appliers.restart(i, forget, &snapshot) {
+        if let Err(why) = self.service.start(i, &snapshot) {
             self.fail(why);
         }
         // Tick phases differ between servers and incarnations, as real clocks do.
@@ -266,6 +309,7 @@ impl World {
     pub fn crash(&mut self, i: usize) {
         if self.servers[i].node.take().is_some() {
             self.trace.note(self.now, &format!("crash s{i}"));
+            self.service.crash(i);
         }
         self.network.set_connected(i, false);
         self.network.unregister(i);
@@ -379,7 +423,8 @@ impl World {
                 Action::Send { to, message } => self.transmit(me, to, message, call),
                 Action::Apply { index, entry } => {
                     self.trace.apply(self.now, i, index, &entry.command);
-                    match self.appliers.apply(i, index.0, &entry.command) {
+                    let durable = &self.servers[i].durable;
+                    match self.service.apply(i, index.0, &entry.command, durable) {
                         Ok(Some(snapshot)) => compact.push((index, snapshot)),
                         Ok(None) => {}
                         Err(why) => self.fail(why),
@@ -388,7 +433,7 @@ impl World {
                 Action::ApplySnapshot { index, data, .. } => {
                     self.trace
                         .note(self.now, &format!("s{i} installs snapshot {index}"));
-                    if let Err(why) = self.appliers.apply_snapshot(i, index.0, &data) {
+                    if let Err(why) = self.service.apply_snapshot(i, index.0, &data) {
                         self.fail(why);
                     }
                 }
