@@ -4,7 +4,7 @@
 //! partition operations never touch them (only the clerk-specific calls of the tests do), and
 //! they are bound to the server's name, so after a restart they reach the new incarnation.
 //!
-//! A call follows labrpc (lab-tests §A.2): it is counted; an unreachable server fails it after
+//! A call follows labrpc: it is counted; an unreachable server fails it after
 //! 0–99 ms; an unreliable network delays the request 0–26 ms and may drop it; the handler
 //! runs on the server; while it waits (e.g. for its entry to commit), every 100 ms the call
 //! checks whether its end was disabled or the server killed, and fails if so; when the handler

@@ -96,6 +96,10 @@ impl Model for KvModel {
         }
     }
 
+    fn is_read_only(&self, input: &KvInput, _: Option<&KvOutput>) -> bool {
+        input.op == KvOp::Get
+    }
+
     fn partition(&self, history: &[Operation<KvInput, KvOutput>]) -> Vec<Vec<usize>> {
         by_key(history.iter().map(|op| &op.input.key))
     }
@@ -219,6 +223,12 @@ impl Model for VersionedKvModel {
             }
             _ => None,
         }
+    }
+
+    /// Gets, and Puts that answered ErrVersion (legal only where the version differs, and
+    /// then without effect). Not ErrMaybe, which may take effect.
+    fn is_read_only(&self, input: &VersionedKvInput, output: Option<&VersionedKvOutput>) -> bool {
+        input.op == KvOp::Get || output.is_some_and(|o| o.err == KvErr::ErrVersion)
     }
 
     fn partition(

@@ -125,6 +125,16 @@ pub trait Model {
         output: Option<&Self::Output>,
     ) -> Option<Self::State>;
 
+    /// Whether the operation is read-only: in every state where it is legal, it leaves the
+    /// state unchanged (a read, or a conditional write that was refused). The search never
+    /// reconsiders where it placed such an operation, which keeps many concurrent reads from
+    /// multiplying the work. The default, `false`, is always safe; answering `true` for an
+    /// operation that can change some state would make the check unsound.
+    fn is_read_only(&self, input: &Self::Input, output: Option<&Self::Output>) -> bool {
+        let _ = (input, output);
+        false
+    }
+
     /// Splits a history into independent parts (indexes into `history`), each checked on
     /// its own from [`init`](Model::init). The default keeps it whole.
     fn partition(&self, history: &[Operation<Self::Input, Self::Output>]) -> Vec<Vec<usize>> {

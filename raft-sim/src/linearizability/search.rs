@@ -5,6 +5,17 @@
 //! they were (the list's links still point at their old neighbours). The search always tries
 //! the earliest entry first: a call is a candidate to linearize next, and reaching a return
 //! means that operation should already have been linearized, so the last choice is undone.
+//!
+//! One pruning beyond Wing & Gong and Lowe, for operations the model calls read-only (every
+//! state in which they are legal, they leave unchanged: a read, a refused conditional write):
+//! such an operation, once legal, never needs to be moved later. Any linearization that places
+//! it later can place it where it was tried instead: it is past its call, every operation that
+//! returned before its call is already linearized, and since it changes no state, no other
+//! operation sees the difference. So when the search undoes a read-only operation, the
+//! configuration before it is dead as well, and it undoes the one before too. Without this, a
+//! wrong guess followed by many reads (twenty clients on one key) makes the search try every
+//! subset of them. (An operation that merely happened to leave the state unchanged where it
+//! was tried, such as a Put of the current value, does not qualify: elsewhere it would not.)
 
 use super::bitset::Bitset;
 use super::{Budget, LinearizedStep, Model, Operation, PartitionResult, Verdict};
@@ -121,7 +132,12 @@ pub(super) fn search<M: Model>(
     let mut list = List::new(&ops);
     let mut linearized = Bitset::new(ops.len());
     let mut cache: IndexSet<(Bitset, M::State)> = IndexSet::new();
-    let mut stack: Vec<(usize, M::State)> = Vec::new();
+    // (call slot, state before, whether the operation is read-only)
+    let mut stack: Vec<(usize, M::State, bool)> = Vec::new();
+    let read_only: Vec<bool> = ops
+        .iter()
+        .map(|op| model.is_read_only(&op.input, op.output()))
+        .collect();
     let mut state = model.init();
     // Returned operations not yet linearized: when none is left, the rest (operations that
     // never returned) may simply not have happened.
@@ -146,7 +162,8 @@ pub(super) fn search<M: Model>(
             if let Some(after) = model.step(&state, &op.input, op.output()) {
                 linearized.insert(entry.op);
                 if cache.insert((linearized.clone(), after.clone())) {
-                    stack.push((cursor, std::mem::replace(&mut state, after)));
+                    let before = std::mem::replace(&mut state, after);
+                    stack.push((cursor, before, read_only[entry.op]));
                     list.lift(cursor);
                     unreturned -= usize::from(op.returned.is_some());
                     cursor = list.next[HEAD];
@@ -163,14 +180,21 @@ pub(super) fn search<M: Model>(
             longest = prefix(&stack, &list, &state);
             stuck = Some(indexes[entry.op]);
         }
-        let Some((call, before)) = stack.pop() else {
+        let mut resume = None;
+        while let Some((call, before, read_only)) = stack.pop() {
+            state = before;
+            let undone = list.entries[call].op;
+            linearized.remove(undone);
+            list.unlift(call);
+            unreturned += usize::from(ops[undone].returned.is_some());
+            if !read_only {
+                resume = Some(call);
+                break;
+            }
+        }
+        let Some(call) = resume else {
             break Verdict::NotLinearizable;
         };
-        state = before;
-        let undone = list.entries[call].op;
-        linearized.remove(undone);
-        list.unlift(call);
-        unreturned += usize::from(ops[undone].returned.is_some());
         cursor = list.next[call];
     };
     if verbose && verdict == Verdict::BudgetExhausted && stack.len() >= longest.len() {
@@ -197,10 +221,10 @@ pub(super) fn search<M: Model>(
 }
 
 /// The current stack as (operation, state after it) pairs.
-fn prefix<S: Clone>(stack: &[(usize, S)], list: &List, current: &S) -> Vec<(usize, S)> {
+fn prefix<S: Clone>(stack: &[(usize, S, bool)], list: &List, current: &S) -> Vec<(usize, S)> {
     (0..stack.len())
         .map(|j| {
-            let after = stack.get(j + 1).map_or(current, |(_, s)| s);
+            let after = stack.get(j + 1).map_or(current, |(_, s, _)| s);
             (list.entries[stack[j].0].op, after.clone())
         })
         .collect()

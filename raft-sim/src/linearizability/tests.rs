@@ -397,3 +397,82 @@ fn the_visualisation_shows_the_longest_prefix_and_the_stuck_operation() {
     )
     .is_err());
 }
+
+#[test]
+fn an_err_maybe_put_may_take_effect_after_being_tried_as_a_no_op() {
+    // Tried first (as a no-op: version 1 is not the key's), the ErrMaybe put must also be
+    // tried later, after the put that makes version 1 current.
+    let history = [
+        vput(1, "b", 1, KvErr::ErrMaybe, 0, 30),
+        vput(2, "a", 0, KvErr::OK, 0, 10),
+        vget(3, "b", 2, 20, 30),
+    ];
+    assert_eq!(verdict25(&history), Linearizable);
+}
+
+#[test]
+fn a_put_of_the_current_value_may_matter_later() {
+    // Put("") changes nothing where it is first tried, but after Put("a") it does.
+    let history = [
+        put(1, "k", "", 0, 50),
+        put(2, "k", "a", 0, 10),
+        get(3, "k", "", 20, 50),
+    ];
+    assert_eq!(verdict24(&history), Linearizable);
+}
+
+/// The same model without the read-only pruning: the plain search, as a reference.
+struct Unpruned<M>(M);
+
+impl<M: Model> Model for Unpruned<M> {
+    type Input = M::Input;
+    type Output = M::Output;
+    type State = M::State;
+
+    fn init(&self) -> M::State {
+        self.0.init()
+    }
+
+    fn step(&self, s: &M::State, i: &M::Input, o: Option<&M::Output>) -> Option<M::State> {
+        self.0.step(s, i, o)
+    }
+
+    fn partition(&self, history: &[Operation<M::Input, M::Output>]) -> Vec<Vec<usize>> {
+        self.0.partition(history)
+    }
+
+    fn describe_operation(&self, i: &M::Input, o: Option<&M::Output>) -> String {
+        self.0.describe_operation(i, o)
+    }
+
+    fn describe_state(&self, s: &M::State) -> String {
+        self.0.describe_state(s)
+    }
+}
+
+#[test]
+fn pruning_never_changes_a_verdict() {
+    let (mut linearizable, mut not) = (0, 0);
+    for seed in 0..300 {
+        let mut history = generated_versioned_history(seed, 40, 4000);
+        // Random corruption, which may or may not break linearizability.
+        let mut rng = Stream::new(seed, "corruption", 0);
+        for _ in 0..rng.below(3) {
+            let victim = rng.below(history.len() as u64) as usize;
+            if let Some(r) = history[victim].returned.as_mut() {
+                r.output.err =
+                    [KvErr::OK, KvErr::ErrVersion, KvErr::ErrMaybe][rng.below(3) as usize];
+                r.output.value = format!("v{}", rng.below(40));
+            }
+        }
+        let pruned = check(&VersionedKvModel, &history, Budget::default());
+        let plain = check(&Unpruned(VersionedKvModel), &history, Budget::default());
+        assert_eq!(pruned.verdict, plain.verdict, "seed {seed}");
+        assert!(pruned.stats.steps <= plain.stats.steps, "seed {seed}");
+        match pruned.verdict {
+            Linearizable => linearizable += 1,
+            _ => not += 1,
+        }
+    }
+    assert!(linearizable > 50 && not > 50, "{linearizable} / {not}");
+}
