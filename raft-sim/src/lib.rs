@@ -27,6 +27,6 @@ pub mod world;
 
 pub use lab::LabTest;
 pub use runner::{run, Outcome};
-pub use tester::{Failure, Setup, Stats, TestResult, Tester};
+pub use tester::{CheckReplay, CheckSink, Failure, Setup, Stats, TestResult, Tester};
 pub use value::Value;
 pub use world::{Edition, SimTime};

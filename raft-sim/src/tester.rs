@@ -57,6 +57,13 @@ impl fmt::Display for Failure {
     }
 }
 
+/// A linearizability check that can be run again (to time it, say): it returns the same
+/// figures every time.
+pub type CheckReplay = Box<dyn Fn() -> CheckStats>;
+
+/// Where a test hands its linearizability checks, when someone wants to run them again.
+pub type CheckSink = Rc<RefCell<Vec<CheckReplay>>>;
+
 /// A lab test's result.
 pub type TestResult<T = ()> = Result<T, Failure>;
 
@@ -111,6 +118,8 @@ struct Inner {
     checks: RefCell<Vec<CheckStats>>,
     /// A deliberate bug for the Lab 4 service, to show that the tests catch it.
     bug: Cell<Option<Bug>>,
+    /// Where to hand replayable copies of the linearizability checks, if anywhere.
+    check_sink: RefCell<Option<CheckSink>>,
 }
 
 /// A handle on the test's world; cheap to clone into client tasks.
@@ -132,6 +141,7 @@ impl Tester {
             ops: Cell::new(0),
             checks: RefCell::default(),
             bug: Cell::new(None),
+            check_sink: RefCell::new(None),
         }));
         match edition {
             Edition::Y2024 => {
@@ -204,6 +214,16 @@ impl Tester {
     /// The linearizability checks run so far.
     pub fn checks(&self) -> Vec<CheckStats> {
         self.0.checks.borrow().clone()
+    }
+
+    /// Asks the test to hand a replayable copy of each linearizability check to `sink`.
+    pub fn set_check_sink(&self, sink: CheckSink) {
+        *self.0.check_sink.borrow_mut() = Some(sink);
+    }
+
+    /// Where replayable checks go, if anywhere.
+    pub fn check_sink(&self) -> Option<CheckSink> {
+        self.0.check_sink.borrow().clone()
     }
 
     /// Plants a deliberate bug in the Lab 4 service this test will build.

@@ -104,3 +104,23 @@ fn every_lab4_test_is_declared() {
     assert_eq!(y2024::kvraft::DECLARED.len(), 23);
     assert_eq!(y2025.len(), 30);
 }
+
+/// Same seed, same run: Lab 4's clerks, partitioner and crashes draw only from the seed.
+#[test]
+fn lab4_runs_replay_bit_for_bit() {
+    use raft_sim::Edition;
+    use raft_tests::run_lab;
+    for (name, edition) in [
+        ("TestPersistPartitionUnreliableLinearizable4A", Edition::Y2024),
+        ("TestSnapshotUnreliableRecoverConcurrentPartition4C", Edition::Y2025),
+        ("TestLeaderPartition4A", Edition::Y2025),
+    ] {
+        let first = run_lab(name, edition, 5);
+        let second = run_lab(name, edition, 5);
+        assert_eq!(first.digest, second.digest, "{name}");
+        assert_eq!(first.result, second.result, "{name}");
+        assert_eq!(first.checks, second.checks, "{name}");
+        let other = run_lab(name, edition, 6);
+        assert_ne!(first.digest, other.digest, "{name}");
+    }
+}

@@ -262,9 +262,9 @@ pub fn check<M: Model>(
     let mut partitions = Vec::new();
     for ops in model.partition(history) {
         let mut result = search::search(model, history, &ops, budget, false);
-        if result.verdict != Verdict::Linearizable {
+        if result.verdict == Verdict::NotLinearizable {
             // Run the same (deterministic) search again, recording the longest prefix for the
-            // visualisation; only failing partitions pay for it.
+            // visualisation; only illegal partitions pay for it.
             result = search::search(model, history, &ops, budget, true);
         }
         partitions.push(result);

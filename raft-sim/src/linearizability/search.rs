@@ -17,9 +17,43 @@
 //! subset of them. (An operation that merely happened to leave the state unchanged where it
 //! was tried, such as a Put of the current value, does not qualify: elsewhere it would not.)
 
-use super::bitset::Bitset;
+use super::bitset::{Bitset, Key};
 use super::{Budget, LinearizedStep, Model, Operation, PartitionResult, Verdict};
 use indexmap::IndexSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast, fixed (so deterministic) hash for the cache, after rustc's FxHash: the cache is
+/// only looked up, never iterated, and hashing is most of a search step.
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl FastHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.mix(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.mix(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.mix(word);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Cache<S> = IndexSet<(Key, S), BuildHasherDefault<FastHasher>>;
 
 /// "No entry": the end of the list.
 const NIL: usize = usize::MAX;
@@ -120,7 +154,8 @@ impl List {
 }
 
 /// Searches the partition `indexes` of `history`. With `verbose`, records the longest
-/// linearizable prefix seen (costly; only for partitions already known to fail).
+/// linearizable prefix seen (costly; only for partitions already known to fail). A search
+/// that runs out of budget reports the prefix it stood on.
 pub(super) fn search<M: Model>(
     model: &M,
     history: &[Operation<M::Input, M::Output>],
@@ -131,7 +166,7 @@ pub(super) fn search<M: Model>(
     let ops: Vec<&Operation<M::Input, M::Output>> = indexes.iter().map(|&i| &history[i]).collect();
     let mut list = List::new(&ops);
     let mut linearized = Bitset::new(ops.len());
-    let mut cache: IndexSet<(Bitset, M::State)> = IndexSet::new();
+    let mut cache: Cache<M::State> = Cache::default();
     // (call slot, state before, whether the operation is read-only)
     let mut stack: Vec<(usize, M::State, bool)> = Vec::new();
     let read_only: Vec<bool> = ops
@@ -161,7 +196,7 @@ pub(super) fn search<M: Model>(
         if entry.call_of.is_some() {
             if let Some(after) = model.step(&state, &op.input, op.output()) {
                 linearized.insert(entry.op);
-                if cache.insert((linearized.clone(), after.clone())) {
+                if cache.insert((linearized.key(), after.clone())) {
                     let before = std::mem::replace(&mut state, after);
                     stack.push((cursor, before, read_only[entry.op]));
                     list.lift(cursor);
@@ -197,7 +232,8 @@ pub(super) fn search<M: Model>(
         };
         cursor = list.next[call];
     };
-    if verbose && verdict == Verdict::BudgetExhausted && stack.len() >= longest.len() {
+    // Out of budget: where the search stood is the best prefix there is to show, for free.
+    if verdict == Verdict::BudgetExhausted && stack.len() >= longest.len() {
         longest = prefix(&stack, &list, &state);
     }
     PartitionResult {

@@ -12,11 +12,22 @@ pub const VIS_DIR_VAR: &str = "RAFT_SIM_VIS_DIR";
 
 /// Checks `history` against `model`; on a violation (or an exhausted budget) writes the
 /// history's visualisation and fails with its path.
-pub fn check_linearizable<M: Model>(
+pub fn check_linearizable<M>(
     t: &Tester,
     model: &M,
     history: &[Operation<M::Input, M::Output>],
-) -> TestResult {
+) -> TestResult
+where
+    M: Model + Clone + 'static,
+    M::Input: Clone + 'static,
+    M::Output: Clone + 'static,
+{
+    if let Some(sink) = t.check_sink() {
+        let (model, history) = (model.clone(), history.to_vec());
+        sink.borrow_mut().push(Box::new(move || {
+            linearizability::check(&model, &history, Budget::default()).stats
+        }));
+    }
     let result = linearizability::check(model, history, Budget::default());
     t.record_check(result.stats.clone());
     {
