@@ -118,3 +118,35 @@ fn bad_arguments_say_what_is_wrong_and_exit_2() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn lab4_tests_run_in_their_own_edition_with_the_labs_lines() {
+    // TestBasic4A is a key/value test in 2024 and an rsm test in 2025.
+    let text = stdout(&raft_sim(&["lab", "--run", "^Basic4A$"]));
+    assert!(text.contains("2 runs, 2 passed, 0 failed"), "{text}");
+    assert!(
+        text.contains("Test: one client (4A) ... Passed -- time"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Test RSM basic (reliable network)... Passed -- time"),
+        "{text}"
+    );
+    // Three sections, three Passed lines; a second title printed alone.
+    let text = stdout(&raft_sim(&[
+        "lab",
+        "--run",
+        "^OnePartition4B$|^SnapshotRPC4C$",
+    ]));
+    assert_eq!(text.matches("Passed --").count(), 4, "{text}");
+    assert!(
+        text.contains("Test: no progress in minority (4B) (unreliable network)... Passed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Test: snapshots, one client (4C SnapshotsRPC) (reliable network)...\n"),
+        "{text}"
+    );
+    let output = raft_sim(&["lab", "--run", "^rsm_basic_4a$", "--edition", "2024"]);
+    assert_eq!(output.status.code(), Some(2));
+}

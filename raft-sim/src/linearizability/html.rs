@@ -14,7 +14,9 @@ const WINDOW_OPS: usize = 120;
 const DRAW_LINEARIZABLE_UP_TO: usize = 300;
 const LANE_PX: usize = 30;
 const EVENT_PX: usize = 26;
-const LEFT_PX: usize = 90;
+/// Room before the first event.
+const LEFT_PX: usize = 10;
+const LABELS_PX: usize = 80;
 
 /// Renders the page. `time` formats the history's timestamps.
 pub fn visualize<M: Model>(
@@ -58,6 +60,7 @@ pub fn visualize<M: Model>(
             let _ = writeln!(page, "<p class=\"folded\">{}</p>", escape(&heading));
         }
     }
+    page.push_str(SCROLL_TO_STUCK);
     page.push_str("</body></html>\n");
     page
 }
@@ -79,14 +82,13 @@ fn partition_heading<M: Model>(
     history: &[Operation<M::Input, M::Output>],
     partition: &PartitionResult,
 ) -> String {
-    // The first operation names the partition (for the lab's models, its key).
-    let first = partition
+    let name = partition
         .ops
         .first()
-        .map(|&i| model.describe_operation(&history[i].input, None))
+        .map(|&i| model.describe_partition(&history[i].input))
         .unwrap_or_default();
     format!(
-        "{}: {} operations, {} steps, {} (first: {first})",
+        "{name}: {}, {} operations, {} steps{}",
         partition.verdict,
         partition.ops.len(),
         partition.steps,
@@ -94,7 +96,7 @@ fn partition_heading<M: Model>(
             String::new()
         } else {
             format!(
-                "longest linearizable prefix {} operations",
+                ", longest linearizable prefix {} operations",
                 partition.longest_prefix.len()
             )
         }
@@ -166,9 +168,10 @@ fn draw_partition<M: Model>(
         .map(|(k, step)| (step.op, k + 1))
         .collect();
     let height = LANE_PX * (lanes.len() + 1);
+    // The lane labels stay put while the timeline scrolls.
     let _ = writeln!(
         page,
-        "<div class=\"scroll\"><svg width=\"{right}\" height=\"{height}\" id=\"p{n}\">"
+        "<div class=\"timeline\"><svg width=\"{LABELS_PX}\" height=\"{height}\">"
     );
     for (client, lane) in &lanes {
         let y = LANE_PX * lane + LANE_PX / 2 + 4;
@@ -177,6 +180,10 @@ fn draw_partition<M: Model>(
             "<text x=\"4\" y=\"{y}\" class=\"lane\">client {client}</text>"
         );
     }
+    let _ = writeln!(
+        page,
+        "</svg><div class=\"scroll\"><svg width=\"{right}\" height=\"{height}\" id=\"p{n}\">"
+    );
     let mut markers: Vec<(usize, usize, usize)> = Vec::new(); // (order, x, y)
     for &i in &shown {
         let op = &history[i];
@@ -236,7 +243,7 @@ fn draw_partition<M: Model>(
         let _ = writeln!(page, "<polyline points=\"{points}\" class=\"path\"/>");
     }
     page.push_str(&circles);
-    page.push_str("</svg></div>\n");
+    page.push_str("</svg></div></div>\n");
     draw_prefix_table(page, model, history, partition);
 }
 
@@ -252,7 +259,7 @@ fn draw_prefix_table<M: Model>(
     page.push_str(
         "<table><tr><th>#</th><th>client</th><th>operation</th><th>state after</th></tr>\n",
     );
-    let skip = partition.longest_prefix.len().saturating_sub(40);
+    let skip = partition.longest_prefix.len().saturating_sub(12);
     if skip > 0 {
         let _ = writeln!(
             page,
@@ -305,6 +312,11 @@ fn escape(s: &str) -> String {
     out
 }
 
+/// Scrolls each timeline so that the operation the search could not get past is in view.
+const SCROLL_TO_STUCK: &str = "<script>for(const r of document.querySelectorAll('rect.stuck')){\
+const box=r.closest('.scroll');const x=r.parentNode.x.baseVal.value;\
+box.scrollLeft=Math.max(0,x-box.clientWidth*0.6);}</script>\n";
+
 const LEGEND: &str = "<p class=\"legend\"><span class=\"sw linearized\"></span> in the longest linearizable prefix (numbered in order) \
 <span class=\"sw stuck\"></span> the operation the search could not get past \
 <span class=\"sw other\"></span> not linearized in that prefix \
@@ -313,12 +325,12 @@ const LEGEND: &str = "<p class=\"legend\"><span class=\"sw linearized\"></span> 
 const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}\
 h1{font-size:1.3em}h2{font-size:1.05em;margin-top:1.5em}\
 .verdict.bad b{color:#b00}.verdict.ok b{color:#070}.verdict.unknown b{color:#a60}\
-.scroll{overflow-x:auto;border:1px solid #ddd;padding:4px;background:#fafafa}\
+.timeline{display:flex;border:1px solid #ddd;background:#fafafa;padding:4px}.scroll{overflow-x:auto;flex:1}\
 svg text{font-size:11px;font-family:monospace}text.lane{font-family:sans-serif;font-size:12px}\
 rect.linearized{fill:#bfe5bf;stroke:#3a3}rect.stuck{fill:#f4b4b4;stroke:#c00;stroke-width:2}\
 rect.other{fill:#e4e4e4;stroke:#999}rect.pending{fill:#fff;stroke:#999;stroke-dasharray:4 2}\
 circle.point{fill:#fff;stroke:#060}text.order{font-size:9px;text-anchor:middle;fill:#060}\
-polyline.path{fill:none;stroke:#060;stroke-width:1;opacity:.6}\
+polyline.path{fill:none;stroke:#060;stroke-width:1;opacity:.35}\
 table{border-collapse:collapse;margin-top:.6em;font-size:13px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}\
 td:nth-child(3),td:nth-child(4){font-family:monospace}tr.stuckrow{background:#fbe0e0}\
 .legend{font-size:13px}.sw{display:inline-block;width:14px;height:10px;margin:0 4px 0 12px;border:1px solid #999}\

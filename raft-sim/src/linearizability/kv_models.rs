@@ -116,6 +116,10 @@ impl Model for KvModel {
         }
     }
 
+    fn describe_partition(&self, first: &KvInput) -> String {
+        format!("key '{}'", short(&first.key))
+    }
+
     fn describe_state(&self, state: &String) -> String {
         format!("'{}'", short(state))
     }
@@ -266,6 +270,10 @@ impl Model for VersionedKvModel {
                 input.version
             ),
         }
+    }
+
+    fn describe_partition(&self, first: &VersionedKvInput) -> String {
+        format!("key '{}'", short(&first.key))
     }
 
     fn describe_state(&self, state: &(String, u64)) -> String {

@@ -144,6 +144,13 @@ pub trait Model {
     /// A short description of an operation, for the visualisation.
     fn describe_operation(&self, input: &Self::Input, output: Option<&Self::Output>) -> String;
 
+    /// What the partition `first` belongs to is about (e.g. "key 'k'"), for the
+    /// visualisation.
+    fn describe_partition(&self, first: &Self::Input) -> String {
+        let _ = first;
+        "partition".to_string()
+    }
+
     /// A short description of a state, for the visualisation.
     fn describe_state(&self, state: &Self::State) -> String;
 }

@@ -476,3 +476,14 @@ fn pruning_never_changes_a_verdict() {
     }
     assert!(linearizable > 50 && not > 50, "{linearizable} / {not}");
 }
+
+#[test]
+fn the_readme_example() {
+    let history = vec![
+        Operation::completed(1, KvInput::put("k", "a"), 0, KvOutput::default(), 10),
+        Operation::completed(2, KvInput::get("k"), 20, KvOutput::value(""), 30),
+        Operation::pending(3, KvInput::append("k", "b"), 5),
+    ];
+    let result = check(&KvModel, &history, Budget::default());
+    assert_eq!(result.verdict, Verdict::NotLinearizable);
+}
