@@ -111,8 +111,14 @@ fn lab4_runs_replay_bit_for_bit() {
     use raft_sim::Edition;
     use raft_tests::run_lab;
     for (name, edition) in [
-        ("TestPersistPartitionUnreliableLinearizable4A", Edition::Y2024),
-        ("TestSnapshotUnreliableRecoverConcurrentPartition4C", Edition::Y2025),
+        (
+            "TestPersistPartitionUnreliableLinearizable4A",
+            Edition::Y2024,
+        ),
+        (
+            "TestSnapshotUnreliableRecoverConcurrentPartition4C",
+            Edition::Y2025,
+        ),
         ("TestLeaderPartition4A", Edition::Y2025),
     ] {
         let first = run_lab(name, edition, 5);
