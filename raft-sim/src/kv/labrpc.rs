@@ -15,6 +15,7 @@ use crate::executor::{race, Either};
 use crate::network::ClerkFate;
 use crate::tester::Tester;
 use std::cell::{Cell, RefCell};
+use std::fmt::Debug;
 use std::future::Future;
 use std::pin::pin;
 
@@ -74,7 +75,7 @@ impl Ends {
 /// labrpc's `Call`: sends a request over `ends` to `server`, where `handler` answers it.
 /// `None` is labrpc's `false`: the request or its reply was lost, the server unreachable, or
 /// it died while the handler ran. The handler is not started unless the request arrives.
-pub async fn call<R>(
+pub async fn call<R: Debug>(
     t: &Tester,
     ends: &Ends,
     server: usize,
@@ -126,12 +127,21 @@ pub async fn call<R>(
         return None;
     };
     t.sleep_for(delay).await;
-    note(t, ends, server, method, "<-");
+    let mut answer = format!("<- {reply:?}");
+    if answer.len() > 80 {
+        let cut = (0..=80)
+            .rev()
+            .find(|&i| answer.is_char_boundary(i))
+            .unwrap_or(0);
+        answer.truncate(cut);
+        answer.push('…');
+    }
+    note(t, ends, server, method, &answer);
     Some(reply)
 }
 
 fn note(t: &Tester, ends: &Ends, server: usize, method: &str, what: &str) {
     let mut world = t.world();
     let now = world.now();
-    world.trace_note(now, format!("c{} {what} s{server} {method}", ends.clerk()));
+    world.trace_note(now, format!("c{} s{server} {method} {what}", ends.clerk()));
 }
