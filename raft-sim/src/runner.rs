@@ -57,7 +57,16 @@ impl Outcome {
 /// Runs `test` on `seed` in `edition`; keeps the trace lines if `trace`.
 pub fn run(test: &LabTest, edition: Edition, seed: u64, trace: bool) -> Outcome {
     let setup = (test.setup)(edition);
-    let mut outcome = run_body(setup, edition, seed, trace, test.body);
+    let mut outcome = if test.runs_in(edition) {
+        run_body(setup, edition, seed, trace, test.body)
+    } else {
+        let why = format!(
+            "{} is not a test of the {} edition",
+            test.go_name,
+            edition.year()
+        );
+        run_body(setup, edition, seed, trace, |t| async move { t.fail(why) })
+    };
     outcome.go_name = test.go_name;
     outcome.name = test.name;
     outcome

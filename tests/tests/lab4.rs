@@ -130,3 +130,15 @@ fn lab4_runs_replay_bit_for_bit() {
         assert_ne!(first.digest, other.digest, "{name}");
     }
 }
+
+/// A Lab 4 test asked for in an edition that does not have it fails, and says why.
+#[test]
+fn a_test_outside_its_edition_fails_clearly() {
+    let test = raft_sim::lab::find_in("TestSpeed4A", raft_sim::Edition::Y2024).expect("exists");
+    let outcome = raft_sim::runner::run(&test, raft_sim::Edition::Y2025, 1, false);
+    let failure = outcome.result.expect_err("not a 2025 test");
+    assert!(
+        failure.message.contains("not a test of the 2025 edition"),
+        "{failure}"
+    );
+}
