@@ -21,7 +21,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the MIT 6.5840 Lab 3 suite (28 tests per edition) in virtual time.
+    /// Run the MIT 6.5840 Lab 3 and Lab 4 suites in virtual time.
     Lab(cli::lab::LabArgs),
     /// Swarm runs: each seed draws its own cluster and fault mix, with every checker on and
     /// a liveness phase after healing.

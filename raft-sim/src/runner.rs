@@ -2,6 +2,7 @@
 
 use crate::checkers::Invariant;
 use crate::lab::LabTest;
+use crate::linearizability::CheckStats;
 use crate::tester::{Failure, Setup, Stats, TestResult, Tester};
 use crate::trace::Trace;
 use crate::world::{Edition, SimTime, MS};
@@ -25,10 +26,15 @@ pub struct Outcome {
     pub seed: u64,
     /// The description `begin` recorded (empty if the test failed before it).
     pub description: String,
-    /// The "Passed" figures, or why it failed.
+    /// The "Passed" figures (of the last section), or why it failed.
     pub result: Result<Stats, Failure>,
     /// The invariant whose violation failed the run, if a whole-cluster checker failed it.
     pub invariant: Option<Invariant>,
+    /// Every section the test closed with `end` (one "Passed" line each; most tests have
+    /// one).
+    pub sections: Vec<Stats>,
+    /// The linearizability checks the test ran (Lab 4).
+    pub checks: Vec<CheckStats>,
     /// Virtual time at the end of the run.
     pub virtual_time: SimTime,
     /// Digest of the whole run's trace: equal digests, identical runs.
@@ -79,7 +85,16 @@ pub fn trace_header(go_name: &str, name: &str, edition: Edition, seed: u64) -> S
 
 fn run_with(test: &LabTest, edition: Edition, seed: u64, trace: Trace) -> Outcome {
     let setup = (test.setup)(edition);
-    let mut outcome = run_body_with(setup, edition, seed, trace, test.body);
+    let mut outcome = if test.runs_in(edition) {
+        run_body_with(setup, edition, seed, trace, test.body)
+    } else {
+        let why = format!(
+            "{} is not a test of the {} edition",
+            test.go_name,
+            edition.year()
+        );
+        run_body_with(setup, edition, seed, trace, |t| async move { t.fail(why) })
+    };
     outcome.go_name = test.go_name;
     outcome.name = test.name;
     outcome
@@ -160,6 +175,8 @@ where
         description: t.description(),
         result,
         invariant: world.violation(),
+        sections: t.sections(),
+        checks: t.checks(),
         virtual_time: world.now(),
         digest: world.trace().digest(),
         trace: world.trace().lines().to_vec(),

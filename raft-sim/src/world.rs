@@ -3,13 +3,15 @@
 //! Events are ordered by (virtual time, sequence number); time jumps to the next event and
 //! nothing sleeps for real. Each server's node is stepped by ticks and message deliveries, and
 //! its actions are carried out in order: `Persist` to its persister, `Send` to the network,
-//! `Apply` / `ApplySnapshot` to the tester's applier.
+//! `Apply` / `ApplySnapshot` to the service on top of Raft (the tester's appliers in Lab 3, the
+//! key/value servers in Lab 4).
 
 use crate::applier::Appliers;
 use crate::checkers::{Checkers, Invariant, Violation};
 use crate::network::{Call, DelayUs, Endpoint, Network};
 use crate::persister::Persister;
 use crate::rng::{derive_seed, Stream};
+use crate::service::Service;
 use crate::trace::Trace;
 use raft_core::{
     Action, Config, Event, LogIndex, Message, NodeId, PersistChange, PersistentState, RaftNode,
@@ -135,7 +137,7 @@ pub struct World {
     queue: BinaryHeap<Scheduled>,
     servers: Vec<Server>,
     network: Network,
-    appliers: Appliers,
+    service: Box<dyn Service>,
     edition: Edition,
     seed: u64,
     failure: Option<(String, SimTime)>,
@@ -169,7 +171,8 @@ pub struct FlowLimits {
 }
 
 impl World {
-    /// `n` servers, none started yet, on a reliable network; trace lines kept if `trace`.
+    /// `n` servers, none started yet, on a reliable network, with the tester's appliers (the
+    /// plain or the snapshotting one) on top of Raft; trace lines kept if `trace`.
     pub fn new(n: usize, seed: u64, edition: Edition, snapshotting: bool, trace: bool) -> World {
         World::with_trace(n, seed, edition, snapshotting, Trace::new(trace))
     }
@@ -180,6 +183,20 @@ impl World {
         seed: u64,
         edition: Edition,
         snapshotting: bool,
+        trace: Trace,
+    ) -> World {
+        let forget = edition == Edition::Y2025;
+        let appliers = Appliers::new(n, snapshotting).forgetting_on_restart(forget);
+        World::with_service(n, seed, edition, Box::new(appliers), trace)
+    }
+
+    /// `n` servers, none started yet, on a reliable network, with `service` on top of Raft,
+    /// recording into `trace`.
+    pub fn with_service(
+        n: usize,
+        seed: u64,
+        edition: Edition,
+        service: Box<dyn Service>,
         trace: Trace,
     ) -> World {
         World {
@@ -197,7 +214,7 @@ impl World {
                 })
                 .collect(),
             network: Network::new(n, seed),
-            appliers: Appliers::new(n, snapshotting),
+            service,
             edition,
             seed,
             failure: None,
@@ -228,6 +245,11 @@ impl World {
         self.edition
     }
 
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// The network (knobs and counters).
     pub fn network(&self) -> &Network {
         &self.network
@@ -238,14 +260,30 @@ impl World {
         &mut self.network
     }
 
-    /// The tester's applied logs.
-    pub fn appliers(&self) -> &Appliers {
-        &self.appliers
+    /// The service on top of Raft.
+    pub fn service(&self) -> &dyn Service {
+        self.service.as_ref()
     }
 
-    /// The tester's appliers, to change their snapshot policy.
+    /// The service on top of Raft, mutably.
+    pub fn service_mut(&mut self) -> &mut dyn Service {
+        self.service.as_mut()
+    }
+
+    /// The tester's applied logs (Lab 3 worlds only).
+    pub fn appliers(&self) -> &Appliers {
+        self.service
+            .as_any()
+            .downcast_ref()
+            .expect("a Lab 3 query on a world without the tester's appliers")
+    }
+
+    /// The tester's appliers, to change their snapshot policy (Lab 3 worlds only).
     pub fn appliers_mut(&mut self) -> &mut Appliers {
-        &mut self.appliers
+        self.service
+            .as_any_mut()
+            .downcast_mut()
+            .expect("a Lab 3 query on a world without the tester's appliers")
     }
 
     /// The first failure recorded (an apply check, a failed test task, or a core bug seen
@@ -394,6 +432,16 @@ impl World {
         self.servers[i].disk.state()
     }
 
+    /// The size of server `i`'s durable snapshot data (the lab's `SnapshotSize()`).
+    pub fn snapshot_size(&self, i: usize) -> usize {
+        self.servers[i].disk.state().snapshot.data.len()
+    }
+
+    /// The incarnation of server `i` (how many times it was started).
+    pub fn incarnation(&self, i: usize) -> u64 {
+        self.servers[i].incarnation
+    }
+
     /// Starts a new incarnation of server `i` from its durable state, disconnected (the lab's
     /// `start1` / `StartServer`). The tester's applied log is reset per the edition.
     pub fn start_server(&mut self, i: usize) {
@@ -414,7 +462,6 @@ impl World {
                 return self.fail(why);
             }
         };
-        let forget = self.edition == Edition::Y2025;
         let snapshot = restored.snapshot.data.clone();
         let peers = (0..self.servers.len()).map(|j| NodeId(j as u64)).collect();
         let seed = derive_seed(self.seed, "node", (i as u64) << 32 | incarnation);
@@ -428,7 +475,7 @@ impl World {
         let node = RaftNode::new(config, Some(restored)).expect("valid configuration");
         self.servers[i].node = Some(node);
         self.network.register(i, incarnation);
-        if let Err(why) = self.appliers.restart(i, forget, &snapshot) {
+        if let Err(why) = self.service.start(i, &snapshot) {
             self.fail(why);
         }
         // Tick phases differ between servers and incarnations, as real clocks do.
@@ -451,6 +498,7 @@ impl World {
         if self.servers[i].node.take().is_some() {
             self.trace.note(self.now, &format!("crash s{i}"));
             self.checkers.crashed(i);
+            self.service.crash(i);
             match self.servers[i].disk.crash_queued(&mut self.crash_rng) {
                 Ok(written) => self.observe_writes(i, &written),
                 Err(e) => self.fail(format!("core bug: server {i} asked for {e}")),
@@ -598,7 +646,8 @@ impl World {
                     if let Err(violation) = self.checkers.applied(i, index, &entry, term) {
                         self.violated(violation);
                     }
-                    match self.appliers.apply(i, index.0, &entry.command) {
+                    let durable = self.servers[i].disk.state();
+                    match self.service.apply(i, index.0, &entry.command, durable) {
                         Ok(Some(snapshot)) => compact.push((index, snapshot)),
                         Ok(None) => {}
                         Err(why) => self.fail(why),
@@ -618,7 +667,7 @@ impl World {
                     if let Err(violation) = checked {
                         self.violated(violation);
                     }
-                    if let Err(why) = self.appliers.apply_snapshot(i, index.0, &data) {
+                    if let Err(why) = self.service.apply_snapshot(i, index.0, &data) {
                         self.fail(why);
                     }
                 }
