@@ -25,6 +25,7 @@ pub mod rng;
 pub mod runner;
 pub mod swarm;
 pub mod tester;
+pub mod timeline;
 pub mod trace;
 pub mod value;
 pub mod world;

@@ -77,7 +77,8 @@ pub fn trace_header(go_name: &str, name: &str, edition: Edition, seed: u64) -> S
     )
 }
 
-fn run_with(test: &LabTest, edition: Edition, seed: u64, trace: Trace) -> Outcome {
+/// Runs `test` on `seed` in `edition`, recording into `trace` (which may write anywhere).
+pub fn run_with(test: &LabTest, edition: Edition, seed: u64, trace: Trace) -> Outcome {
     let setup = (test.setup)(edition);
     let mut outcome = run_body_with(setup, edition, seed, trace, test.body);
     outcome.go_name = test.go_name;
