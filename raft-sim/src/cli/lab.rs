@@ -312,7 +312,8 @@ fn print_failure(out: &Out, outcome: &Outcome, failure: &Failure) -> Result<(), 
         failure.time as f64 / 1e6
     ))?;
     out.line(format!("    check:   {}", failure.message))?;
-    out.line(format!("    replay:  {}", outcome.replay_command()))
+    out.line(format!("    replay:  {}", outcome.replay_command()))?;
+    out.line(format!("    see:     {}", outcome.timeline_command()))
 }
 
 /// The lab's "Passed" line, with virtual seconds.
@@ -401,6 +402,8 @@ mod tests {
                 "{text}"
             );
             assert!(text.contains("--edition 2024 --seed 7 --trace"), "{text}");
+            let see = "replay --run BasicAgree3B --edition 2024 --seed 7 --timeline";
+            assert!(text.contains(see), "{text}");
             assert!(!text.contains("Passed"), "{text}");
         }
     }

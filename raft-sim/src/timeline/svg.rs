@@ -210,7 +210,7 @@ fn network(s: &mut String, model: &Model) {
             s,
             r#"<rect class="topology" x="{}" y="{NETWORK_TOP}" width="{}" height="{NETWORK_HEIGHT}" data-start="{}" data-end="{}"><title>{} ({} to {})</title></rect>"#,
             num(ms(span.start)),
-            num(ms(span.end - span.start)),
+            num(ms(span.end.saturating_sub(span.start))),
             span.start,
             span.end,
             escape(&span.what),
@@ -281,7 +281,7 @@ fn spans<T>(
             r#"<rect class="{class}" x="{}" y="{}" width="{}" height="{}" data-node="{i}" data-start="{}" data-end="{}"><title>s{i} {} from {} to {}</title></rect>"#,
             num(ms(span.start)),
             num(top),
-            num(ms(span.end - span.start)),
+            num(ms(span.end.saturating_sub(span.start))),
             num(height),
             span.start,
             span.end,
@@ -301,7 +301,7 @@ fn role_rect(s: &mut String, i: usize, top: f64, span: &Span<(RoleKind, u64)>) {
         role_class(role),
         num(ms(span.start)),
         num(top),
-        num(ms(span.end - span.start)),
+        num(ms(span.end.saturating_sub(span.start))),
         span.start,
         span.end,
         seconds(span.start),
@@ -415,7 +415,7 @@ fn overlay(s: &mut String, model: &Model, layout: &Layout, k: f64) {
     s.push_str(r#"<g id="overlay">"#);
     let place = |start: SimTime, end: SimTime| {
         let x = layout.left + k * (ms(start) + ms(end)) / 2.0;
-        let shown = k * ms(end - start) >= 24.0;
+        let shown = k * ms(end.saturating_sub(start)) >= 24.0;
         (num(x), if shown { "inline" } else { "none" })
     };
     for (i, lane) in model.lanes.iter().enumerate() {
