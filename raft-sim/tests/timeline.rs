@@ -129,7 +129,7 @@ fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
 #[test]
 fn lanes_roles_terms_downtimes_and_the_failure_match_the_trace() {
     let Recorded { events, page } = failing_swarm_run();
-    let rects = elements(&page, "rect");
+    let rects = elements(page, "rect");
     // One lane per server the trace mentions.
     let servers = events
         .iter()
@@ -137,7 +137,7 @@ fn lanes_roles_terms_downtimes_and_the_failure_match_the_trace() {
         .max()
         .unwrap()
         + 1;
-    let lanes = elements(&page, "g")
+    let lanes = elements(page, "g")
         .into_iter()
         .filter(|g| g.get("class").is_some_and(|c| c == "lane"))
         .count();
@@ -145,7 +145,7 @@ fn lanes_roles_terms_downtimes_and_the_failure_match_the_trace() {
 
     // Every role change is a span that starts when it happened, with its role and term.
     let roles = with_class(&rects, "role");
-    for event in of_kind(&events, "role") {
+    for event in of_kind(events, "role") {
         let found = roles.iter().any(|r| {
             attr(r, "data-node") == number(&event["node"])
                 && attr(r, "data-start") == number(&event["t"])
@@ -166,7 +166,7 @@ fn lanes_roles_terms_downtimes_and_the_failure_match_the_trace() {
         .map(|r| (attr(r, "data-node"), attr(r, "data-term")))
         .collect();
     assert_eq!(shown_terms, traced_terms);
-    let traced_leaders: BTreeSet<(u64, u64)> = of_kind(&events, "role")
+    let traced_leaders: BTreeSet<(u64, u64)> = of_kind(events, "role")
         .iter()
         .filter(|e| e["role"] == "Leader")
         .map(|e| (number(&e["node"]), number(&e["term"])))
@@ -180,7 +180,7 @@ fn lanes_roles_terms_downtimes_and_the_failure_match_the_trace() {
 
     // Every crash starts a downtime that lasts until that server's next start.
     let down = with_class(&rects, "down");
-    let crashes = of_kind(&events, "crash");
+    let crashes = of_kind(events, "crash");
     assert!(
         !crashes.is_empty(),
         "an unsafe disk only loses writes at crashes"
@@ -188,7 +188,7 @@ fn lanes_roles_terms_downtimes_and_the_failure_match_the_trace() {
     assert_eq!(down.len(), crashes.len());
     for crash in crashes {
         let (node, at) = (number(&crash["node"]), number(&crash["t"]));
-        let restart = of_kind(&events, "start")
+        let restart = of_kind(events, "start")
             .into_iter()
             .find(|s| number(&s["node"]) == node && number(&s["t"]) >= at)
             .map(|s| number(&s["t"]));
@@ -202,8 +202,8 @@ fn lanes_roles_terms_downtimes_and_the_failure_match_the_trace() {
     }
 
     // The failure is marked where it fired, with its invariant and its explanation.
-    let fail = of_kind(&events, "fail")[0];
-    let lines = elements(&page, "line");
+    let fail = of_kind(events, "fail")[0];
+    let lines = elements(page, "line");
     let mark = lines
         .iter()
         .find(|l| l.get("id").is_some_and(|id| id == "failure-mark"))
@@ -223,7 +223,7 @@ fn lanes_roles_terms_downtimes_and_the_failure_match_the_trace() {
     // Lost and torn writes are marked where they happened.
     for (kind, class) in [("disk_lost", "lost"), ("torn_write", "torn")] {
         let marks = with_class(&lines, class);
-        let traced = of_kind(&events, kind);
+        let traced = of_kind(events, kind);
         assert_eq!(marks.len(), traced.len(), "{kind}");
         for (mark, event) in marks.iter().zip(&traced) {
             assert_eq!(attr(mark, "data-t"), number(&event["t"]), "{kind}");
@@ -231,7 +231,7 @@ fn lanes_roles_terms_downtimes_and_the_failure_match_the_trace() {
     }
 
     // Each lane's commit line reaches the highest commit index its server reached.
-    let commits = elements(&page, "polyline");
+    let commits = elements(page, "polyline");
     for node in 0..servers {
         let traced = events
             .iter()
