@@ -4,6 +4,7 @@
 use super::model::Model;
 use super::svg::{escape, ms, seconds, svg, view_end, Layout};
 use crate::trace::escape_into;
+use crate::world::SimTime;
 use std::fmt::Write as _;
 
 /// The page's style.
@@ -69,7 +70,12 @@ fn header(html: &mut String, model: &Model, title: &str) {
         .iter()
         .filter(|(key, _)| !matches!(key.as_str(), "comment" | "command"));
     for (key, value) in shown {
-        let _ = write!(html, "<dt>{}</dt><dd>{}</dd>", escape(key), escape(value));
+        let _ = write!(
+            html,
+            "<div><dt>{}</dt><dd>{}</dd></div>",
+            escape(key),
+            escape(value)
+        );
     }
     html.push_str("</dl>");
     if let Some(command) = field(model, "command") {
@@ -177,7 +183,15 @@ fn data(model: &Model, layout: &Layout) -> String {
         escape_into(&mut json, &arrow.summary);
         json.push(']');
     }
-    let _ = write!(json, r#"],"leftOut":{},"notes":["#, model.arrows_left_out);
+    let _ = write!(json, r#"],"leftOut":{},"indexes":["#, model.arrows_left_out);
+    for (n, lane) in model.lanes.iter().enumerate() {
+        json.push_str(if n > 0 { ",[" } else { "[" });
+        series(&mut json, &lane.commit);
+        json.push(',');
+        series(&mut json, &lane.applied);
+        json.push(']');
+    }
+    json.push_str(r#"],"notes":["#);
     for (n, (at, text)) in model.notes.iter().enumerate() {
         let _ = write!(json, "{}[{},", if n > 0 { "," } else { "" }, ms(*at));
         escape_into(&mut json, text);
@@ -186,6 +200,21 @@ fn data(model: &Model, layout: &Layout) -> String {
     json.push_str("]}");
     // Inside a <script> element, "</" must not appear; "<\/" is the same JSON string.
     json.replace("</", "<\\/")
+}
+
+/// An index's values over time as `[[ms, index], ...]`, incarnations one after the other.
+fn series(json: &mut String, incarnations: &[Vec<(SimTime, u64)>]) {
+    json.push('[');
+    let points = incarnations.iter().flatten();
+    for (n, (at, index)) in points.enumerate() {
+        let _ = write!(
+            json,
+            "{}[{},{index}]",
+            if n > 0 { "," } else { "" },
+            ms(*at)
+        );
+    }
+    json.push(']');
 }
 
 /// Message kinds, as the script indexes them.

@@ -46,6 +46,7 @@
     drawAxis();
     drawArrows();
     svg.dataset.window = `${t0.toFixed(3)}-${(t0 + plotWidth() / k).toFixed(3)}`;
+    if (D.failure !== null) svg.dataset.failureX = x(D.failure).toFixed(1);
   }
 
   function placeLabels() {
@@ -59,7 +60,9 @@
     for (const e of overlay.querySelectorAll('[data-at]')) {
       const px = x(+e.dataset.at);
       e.setAttribute('display', px >= D.left - 1 && px <= right + 1 ? 'inline' : 'none');
-      e.setAttribute('transform', `translate(${px.toFixed(1)} 0)`);
+      // A label that would run off the right edge goes to the left of its moment.
+      const w = e.getBBox().width + 8;
+      e.setAttribute('transform', `translate(${(px + w > width ? px - w : px).toFixed(1)} 0)`);
     }
   }
 
@@ -107,15 +110,31 @@
     svg.dataset.arrows = drawn;
   }
 
-  // The note nearest time t, if within a few pixels.
-  function noteNear(t) {
-    let lo = 0, hi = D.notes.length;
+  // How many of `points` ([[ms, ...], ...], in time order) are at or before t.
+  function upTo(points, t) {
+    let lo = 0, hi = points.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (D.notes[mid][0] < t) lo = mid + 1; else hi = mid;
+      if (points[mid][0] <= t) lo = mid + 1; else hi = mid;
     }
-    const near = [D.notes[lo - 1], D.notes[lo]].filter((n) => n && Math.abs(n[0] - t) * k < 5);
+    return lo;
+  }
+
+  // The note nearest time t, if within a few pixels.
+  function noteNear(t) {
+    const i = upTo(D.notes, t);
+    const near = [D.notes[i - 1], D.notes[i]].filter((n) => n && Math.abs(n[0] - t) * k < 5);
     return near.sort((a, b) => Math.abs(a[0] - t) - Math.abs(b[0] - t))[0];
+  }
+
+  // A lane's commit and applied index at time t.
+  function indexesAt(lane, t) {
+    const at = (points) => {
+      const i = upTo(points, t);
+      return i > 0 ? points[i - 1][1] : '-';
+    };
+    const [commit, applied] = D.indexes[lane];
+    return `commit ${at(commit)} applied ${at(applied)}`;
   }
 
   function hover(e) {
@@ -125,7 +144,7 @@
     const t = t0 + (px - D.left) / k;
     const lane = Math.floor((py - D.laneTop) / (D.laneHeight + D.laneGap));
     let text = `t = ${seconds(t, 6)}`;
-    if (lane >= 0 && lane < D.lanes) text += `  s${lane}`;
+    if (lane >= 0 && lane < D.lanes) text += `  s${lane}: ${indexesAt(lane, t)}`;
     const note = noteNear(t);
     if (note) text += `  · ${seconds(note[0], 6)} ${note[1]}`;
     status.textContent = text;
