@@ -121,6 +121,8 @@ pub fn svg(model: &Model, layout: &Layout) -> String {
     );
     defs(&mut s, layout, height);
     gutter(&mut s, layout, n);
+    // The script draws the time axis here, its grid under the picture.
+    s.push_str(r#"<g id="axis"></g>"#);
     let _ = write!(
         s,
         r#"<g clip-path="url(#plot-area)"><g id="plot" transform="translate({} 0) scale({} 1)">"#,
@@ -134,7 +136,7 @@ pub fn svg(model: &Model, layout: &Layout) -> String {
     }
     failure_line(&mut s, model, height);
     s.push_str("</g></g>");
-    s.push_str(r#"<g id="axis"></g><g id="arrows" clip-path="url(#plot-area)"></g>"#);
+    s.push_str(r#"<g id="arrows" clip-path="url(#plot-area)"></g>"#);
     overlay(&mut s, model, layout, k);
     s.push_str("</svg>");
     s
