@@ -60,9 +60,13 @@ fn report(out: &Out, args: &DiffArgs, comparison: &Comparison) -> Result<(), Sto
             comparison.events
         ));
     };
-    let first = divergence.a.first().or(divergence.b.first());
+    // The earlier of the two first differing events is where they part.
+    let first = [divergence.a.first(), divergence.b.first()];
     let when = first
-        .and_then(|line| diff::event_time(line))
+        .into_iter()
+        .flatten()
+        .filter_map(|line| diff::event_time(line))
+        .min()
         .map_or(String::new(), |t| {
             format!(" at {:.6} s virtual", t as f64 / 1e6)
         });
