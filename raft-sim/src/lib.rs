@@ -5,7 +5,8 @@
 //! and restarts), with the lab's persister and tester, and the lab's Raft test suite.
 //!
 //! One `u64` seed derives every random draw, so a run replays bit for bit; see
-//! [`runner::run`] and [`Outcome::digest`](runner::Outcome::digest).
+//! [`runner::run`] and [`Outcome::digest`](runner::Outcome::digest). A run's events can be
+//! written as text or JSON lines ([`trace`]) and drawn as an HTML timeline ([`timeline`]).
 //!
 //! `docs/lab-harness.md` (in this package) describes what is modelled of the lab's harness.
 //! The `raft-sim` binary's dependencies come with the default `cli` feature; a library user can

@@ -198,8 +198,9 @@ fn data(model: &Model, layout: &Layout) -> String {
         json.push(']');
     }
     json.push_str("]}");
-    // Inside a <script> element, "</" must not appear; "<\/" is the same JSON string.
-    json.replace("</", "<\\/")
+    // Inside a <script> element no "<" may start a tag or a comment ("</script>", "<!--"):
+    // every "<" is in a string, where "\u003c" is the same character.
+    json.replace('<', "\\u003c")
 }
 
 /// An index's values over time as `[[ms, index], ...]`, incarnations one after the other.

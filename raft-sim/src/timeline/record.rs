@@ -265,13 +265,18 @@ impl Recorder {
             return;
         }
         let state = &mut self.servers[server];
-        if let Some((start, what)) = state.isolation.take() {
-            let span = Span {
-                start,
-                end: now,
-                what,
-            };
-            self.model.lanes[server].isolated.push(span);
+        match state.isolation.take() {
+            // A server connected as it starts was never cut off.
+            Some((start, _)) if start == now => {}
+            Some((start, what)) => {
+                let span = Span {
+                    start,
+                    end: now,
+                    what,
+                };
+                self.model.lanes[server].isolated.push(span);
+            }
+            None => {}
         }
         state.isolation = label.map(|label| (now, label));
     }
@@ -391,5 +396,98 @@ impl Sink for Recorder {
         self.close();
         self.finished = true;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::Trace;
+    use raft_core::{HardState, LogIndex, NodeId, Term};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Records what `run` traces, and returns the model.
+    fn model(run: impl FnOnce(&mut Trace)) -> Model {
+        let recorder = Rc::new(RefCell::new(Recorder::new()));
+        let mut trace = Trace::new(false).with_sink(Box::new(Rc::clone(&recorder)));
+        run(&mut trace);
+        trace.finish().unwrap();
+        let model = recorder.borrow_mut().take_model();
+        model
+    }
+
+    fn node(id: u64) -> raft_core::RaftNode {
+        let peers = (0..3).map(NodeId).collect();
+        raft_core::RaftNode::new(raft_core::Config::new(NodeId(id), peers, id), None).unwrap()
+    }
+
+    #[test]
+    fn cuts_shade_both_ends_of_each_link_until_the_network_heals() {
+        let model = model(|trace| {
+            for i in 0..3 {
+                trace.start(0, i, 1, &node(i as u64));
+                trace.connected(0, i, true);
+            }
+            trace.topology(100, "split", &[(0, 1), (1, 0), (0, 2)]);
+            trace.topology(300, "healthy", &[]);
+            trace.note(400, "done");
+        });
+        let label = |i: usize| model.lanes[i].isolated.clone();
+        let span = |what: &str| Span {
+            start: 100,
+            end: 300,
+            what: what.to_string(),
+        };
+        assert_eq!(label(0), [span("cut →1 ←1 →2")]);
+        assert_eq!(label(1), [span("cut ←0 →0")]);
+        assert_eq!(label(2), [span("cut ←0")]);
+        let topology = Span {
+            start: 100,
+            end: 300,
+            what: "split: cut 0→1 1→0 0→2".to_string(),
+        };
+        assert_eq!(model.topologies, [topology]);
+    }
+
+    #[test]
+    fn a_term_changes_with_a_durable_write_and_a_crash_ends_the_role_until_the_restart() {
+        let model = model(|trace| {
+            trace.start(0, 0, 1, &node(0));
+            let change = PersistChange {
+                hard_state: Some(HardState {
+                    term: Term(3),
+                    voted_for: None,
+                }),
+                ..PersistChange::default()
+            };
+            trace.persist(50, 0, &change);
+            trace.role(60, 0, RoleKind::Candidate, Term(4));
+            trace.commit(70, 0, LogIndex(2));
+            trace.crash(80, 0);
+            trace.start(90, 0, 2, &node(0));
+            trace.note(120, "done");
+        });
+        let lane = &model.lanes[0];
+        let roles: Vec<_> = lane
+            .roles
+            .iter()
+            .map(|s| (s.start, s.end, s.what))
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                (0, 50, (RoleKind::Follower, 0)),
+                (50, 60, (RoleKind::Follower, 3)),
+                (60, 80, (RoleKind::Candidate, 4)),
+                (90, 120, (RoleKind::Follower, 0)),
+            ]
+        );
+        let down: Vec<_> = lane.down.iter().map(|s| (s.start, s.end)).collect();
+        assert_eq!(down, [(80, 90)]);
+        assert_eq!(
+            lane.commit,
+            [vec![(0, 0), (70, 2), (80, 2)], vec![(90, 0), (120, 0)]]
+        );
     }
 }
