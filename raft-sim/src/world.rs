@@ -534,7 +534,7 @@ impl World {
         if node.role() != role_before {
             self.trace.role(self.now, i, node.role(), term);
         }
-        if node.commit_index() != commit_before {
+        if node.commit_index() != commit_before && self.trace.is_recording() {
             self.trace.commit(self.now, i, node.commit_index());
         }
         if let Some(tamper) = &mut self.tamper {

@@ -197,6 +197,7 @@ impl<'a> Event<'a> {
 
     /// What the digest mixes. The harness's own events entered it as notes before they were
     /// structured, and still do with the same words, so that every digest stays what it was.
+    #[inline]
     pub(super) fn digested(&self) -> Digested<'a> {
         let note = |text: String| Digested::Note(Cow::Owned(text));
         match *self {

@@ -132,6 +132,7 @@ impl Trace {
     }
 
     /// Records `event` at `now`: mixes it into the digest, then hands it to every sink.
+    #[inline]
     pub fn record(&mut self, now: SimTime, event: Event<'_>) {
         self.mix_event(now, &event);
         if let Some(kept) = &mut self.kept {
@@ -150,6 +151,7 @@ impl Trace {
         }
     }
 
+    #[inline]
     fn mix_event(&mut self, now: SimTime, event: &Event<'_>) {
         match event.digested() {
             Digested::No => {}
@@ -180,9 +182,11 @@ impl Trace {
     }
 
     fn mix(&mut self, bytes: &[u8]) {
+        let mut digest = self.digest;
         for &b in bytes {
-            self.digest = (self.digest ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+            digest = (digest ^ u64::from(b)).wrapping_mul(FNV_PRIME);
         }
+        self.digest = digest;
     }
 
     /// A harness step or notable event, in words.
