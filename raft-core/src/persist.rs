@@ -35,13 +35,19 @@ pub struct LogAppend {
 }
 
 /// An incremental change to durable state, applied in field order: hard state, then snapshot
-/// (which discards the log through its index), then truncation, then the append. An embedding
-/// with a real log store does work proportional to the change, not to the log.
+/// (which replaces the log through its index, §7), then truncation, then the append. An
+/// embedding with a real log store does work proportional to the change, not to the log.
+///
+/// A store writes the parts in that order, one appended entry at a time ([`Self::parts`]).
+/// If it crashes part-way, what it holds is the state before the change plus a prefix of the
+/// parts ([`Self::prefix`]); every such state is consistent and restores a working node,
+/// because the node acts on a change only once all of it is durable.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PersistChange {
     /// The new term and vote, if they changed.
     pub hard_state: Option<HardState>,
-    /// A new snapshot; every entry at or before its index is discarded.
+    /// A new snapshot; every entry at or before its index is discarded, and so is every entry
+    /// after it unless the log holds the snapshot's last entry (same index and term, §7).
     pub snapshot: Option<Snapshot>,
     /// Discard every entry after this index (conflicting entries, §5.3).
     pub truncate_after: Option<LogIndex>,
@@ -50,6 +56,46 @@ pub struct PersistChange {
 }
 
 impl PersistChange {
+    /// How many parts a store writes for this change, in order: the hard state, the snapshot,
+    /// the truncation, then one per appended entry.
+    pub fn parts(&self) -> usize {
+        usize::from(self.hard_state.is_some())
+            + usize::from(self.snapshot.is_some())
+            + usize::from(self.truncate_after.is_some())
+            + self.append.as_ref().map_or(0, |a| a.entries.len())
+    }
+
+    /// The first `parts` parts of this change: what a store that writes them in order holds
+    /// if it stops (crashes) after that many.
+    pub fn prefix(&self, parts: usize) -> PersistChange {
+        let mut left = parts;
+        let mut take = |present: bool| {
+            let taken = present && left > 0;
+            left -= usize::from(taken);
+            taken
+        };
+        let mut written = PersistChange::default();
+        if take(self.hard_state.is_some()) {
+            written.hard_state = self.hard_state;
+        }
+        if take(self.snapshot.is_some()) {
+            written.snapshot = self.snapshot.clone();
+        }
+        if take(self.truncate_after.is_some()) {
+            written.truncate_after = self.truncate_after;
+        }
+        if let Some(append) = &self.append {
+            let n = left.min(append.entries.len());
+            if n > 0 {
+                written.append = Some(LogAppend {
+                    first_index: append.first_index,
+                    entries: append.entries[..n].to_vec(),
+                });
+            }
+        }
+        written
+    }
+
     /// Whether the change changes nothing.
     pub fn is_empty(&self) -> bool {
         self.hard_state.is_none()
@@ -96,8 +142,14 @@ impl PersistentState {
             self.hard_state = hard_state;
         }
         if let Some(snapshot) = &change.snapshot {
-            let covered = snapshot.index.0.saturating_sub(self.snapshot.index.0) as usize;
-            self.entries.drain(..covered.min(self.entries.len()));
+            if self.holds(snapshot) {
+                let covered = snapshot.index.0.saturating_sub(self.snapshot.index.0) as usize;
+                self.entries.drain(..covered.min(self.entries.len()));
+            } else {
+                // The entries after it belong to another history (§7). Dropping them here, in
+                // the same part, keeps a write torn before its truncation consistent.
+                self.entries.clear();
+            }
             self.snapshot = snapshot.clone();
         }
         if let Some(after) = change.truncate_after {
@@ -110,6 +162,16 @@ impl PersistentState {
         Ok(())
     }
 
+    /// Whether the log holds the snapshot's last entry: the same index and term.
+    fn holds(&self, snapshot: &Snapshot) -> bool {
+        let term = match snapshot.index.0.checked_sub(self.snapshot.index.0) {
+            Some(0) => Some(self.snapshot.term),
+            Some(offset) => self.entries.get(offset as usize - 1).map(|e| e.term),
+            None => None,
+        };
+        term == Some(snapshot.term)
+    }
+
     /// Checks that `change` applies cleanly, without changing anything.
     fn check_fits(&self, change: &PersistChange) -> Result<(), ChangeError> {
         let mut snapshot_index = self.snapshot.index;
@@ -119,7 +181,10 @@ impl PersistentState {
                 return Err(ChangeError("snapshot moves backwards".into()));
             }
             snapshot_index = snapshot.index;
-            last = last.max(snapshot_index);
+            last = match self.holds(snapshot) {
+                true => last.max(snapshot_index),
+                false => snapshot_index,
+            };
         }
         if let Some(after) = change.truncate_after {
             if after < snapshot_index {

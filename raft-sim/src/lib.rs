@@ -8,6 +8,10 @@
 //! [`runner::run`] and [`Outcome::digest`](runner::Outcome::digest). A run's events can be
 //! written as text or JSON lines ([`trace`]) and drawn as an HTML timeline ([`timeline`]).
 //!
+//! Beyond the lab: the [`checkers`] (Raft's safety properties, checked from outside the nodes on
+//! every event of every run), the [`swarm`] (a different cluster and fault mix per seed, a
+//! liveness phase, shrinking), and crash consistency in the [`persister`] (torn writes).
+//!
 //! `docs/lab-harness.md` (in this package) describes what is modelled of the lab's harness.
 //! The `raft-sim` binary's dependencies come with the default `cli` feature; a library user can
 //! turn default features off and get none of them.

@@ -8,7 +8,7 @@
 use crate::applier::Appliers;
 use crate::checkers::{Checkers, Invariant, Violation};
 use crate::network::{Call, DelayUs, Endpoint, Network};
-use crate::persister::{self, Persister};
+use crate::persister::Persister;
 use crate::rng::{derive_seed, Stream};
 use crate::trace::Trace;
 use raft_core::{
@@ -629,9 +629,7 @@ impl World {
         self.servers[i].crash_armed = false;
         let position = self.crash_rng.below(actions.len() as u64 + 1) as usize;
         let torn_parts = match actions.get(position) {
-            Some(Action::Persist(change)) => {
-                self.crash_rng.below(persister::parts(change) as u64) as usize
-            }
+            Some(Action::Persist(change)) => self.crash_rng.below(change.parts() as u64) as usize,
             _ => 0,
         };
         Some(CrashPoint {
@@ -662,7 +660,7 @@ impl World {
             Ok(written) => written,
             Err(e) => return self.fail(format!("core bug: server {i} asked for {e}")),
         };
-        let of = persister::parts(change);
+        let of = change.parts();
         self.trace.torn_write(self.now, i, parts, of);
         let checked = self
             .checkers

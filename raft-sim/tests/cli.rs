@@ -298,3 +298,73 @@ fn the_library_does_not_depend_on_the_command_line_crates() {
         assert!(!tree.contains(binary_only), "{binary_only}in {tree}");
     }
 }
+
+#[test]
+fn swarm_runs_one_seed_or_a_sweep_and_says_what_it_covered() {
+    let one = raft_sim(&["swarm", "--seed", "2", "--time", "5"]);
+    assert!(one.status.success(), "{one:?}");
+    let text = stdout(&one);
+    assert!(text.contains("seed 2  plan n="), "{text}");
+    assert!(text.contains("passed: "), "{text}");
+    let sweep = raft_sim(&["swarm", "--seeds", "1..=12", "--time", "5", "--jobs", "2"]);
+    assert!(sweep.status.success(), "{sweep:?}");
+    let text = stdout(&sweep);
+    assert!(text.contains("12 seeds, 0 failed"), "{text}");
+    assert!(text.contains("fault mix over 12 seeds:"), "{text}");
+    assert!(text.contains("cluster sizes"), "{text}");
+}
+
+#[test]
+fn swarm_failures_have_their_class_exit_code_a_table_and_a_replay() {
+    // Disks that lose acknowledged writes: the checkers must catch them (exit 1, safety).
+    let sweep = raft_sim(&["swarm", "--seeds", "1..=30", "--unsafe-disk", "--fail-fast"]);
+    assert_eq!(sweep.status.code(), Some(1), "{sweep:?}");
+    let text = stdout(&sweep);
+    assert!(text.contains("FAIL seed "), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.contains(" safety ") && l.contains("--trace"))
+        .expect("a table row");
+    let replay = row.split("-- ").nth(1).expect("a replay command");
+    let args: Vec<String> = shell_words(replay);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let replayed = raft_sim(&args[..args.len() - 1]); // without --trace
+    assert_eq!(replayed.status.code(), Some(1), "{replayed:?}");
+    assert!(stdout(&replayed).contains("FAILED (safety)"));
+}
+
+#[test]
+fn swarm_refuses_bad_arguments_with_exit_2() {
+    for args in [
+        &["swarm", "--nodes", "7..3"][..],
+        &["swarm", "--seed", "1", "--plan", "n=3,loss=5000"],
+        &["swarm", "--time", "0"],
+        &["swarm", "--seeds", "5..5"],
+    ] {
+        let output = raft_sim(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        assert!(!output.stderr.is_empty(), "{args:?} says why");
+    }
+}
+
+/// Splits a command line on spaces, honouring single quotes (enough for replay commands).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}

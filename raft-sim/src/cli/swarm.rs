@@ -14,9 +14,6 @@ use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// How many runs `--shrink` may spend.
-const SHRINK_BUDGET: usize = 400;
-
 /// Exit code for a bad argument.
 const USAGE: u8 = 2;
 
@@ -45,6 +42,9 @@ pub struct SwarmArgs {
     /// Shrink a failing seed's plan to the smallest that still fails the same way (one seed).
     #[arg(long, conflicts_with = "seeds")]
     shrink: bool,
+    /// How many runs `--shrink` may spend.
+    #[arg(long, value_name = "RUNS", default_value_t = 2000)]
+    shrink_budget: usize,
     /// Stop a sweep at its first failure (the lowest failing seed).
     #[arg(long)]
     fail_fast: bool,
@@ -133,8 +133,8 @@ fn one_seed(args: &SwarmArgs, limits: &Limits, out: &Out) -> Result<ExitCode, St
         return Ok(ExitCode::SUCCESS);
     };
     if args.shrink {
-        out.line(format!("shrinking (up to {SHRINK_BUDGET} runs)..."))?;
-        let smallest = swarm::shrink(seed, &outcome, SHRINK_BUDGET);
+        out.line(format!("shrinking (up to {} runs)...", args.shrink_budget))?;
+        let smallest = swarm::shrink(&outcome, args.shrink_budget);
         out.line("smallest plan that still fails the same way:")?;
         report_one(out, &smallest)?;
     }

@@ -30,7 +30,7 @@ use crate::rng::Stream;
 use crate::runner::run_tester;
 use crate::tester::{TestResult, Tester};
 use crate::trace::Trace;
-use crate::world::{Edition, FlowLimits, SimTime, World, DEFAULT_TICK, MS};
+use crate::world::{Edition, FlowLimits, SimTime, Tamper, World, DEFAULT_TICK, MS};
 use std::cell::Cell;
 use std::fmt;
 use std::io;
@@ -146,7 +146,17 @@ pub fn run(seed: u64, plan: &Plan) -> SwarmOutcome {
 
 /// Like [`run`], recording the run into `trace` (kept in memory, or streamed to a writer).
 pub fn run_with(seed: u64, plan: &Plan, trace: Trace) -> SwarmOutcome {
-    match catch_unwind(AssertUnwindSafe(|| run_plan(seed, plan, trace))) {
+    run_guarded(seed, plan, trace, None)
+}
+
+/// Like [`run`], with a broken driver: `tamper` sees and may change every step's actions (see
+/// [`World::set_tamper`]). For showing what the swarm catches.
+pub fn run_tampered(seed: u64, plan: &Plan, tamper: Tamper) -> SwarmOutcome {
+    run_guarded(seed, plan, Trace::new(false), Some(tamper))
+}
+
+fn run_guarded(seed: u64, plan: &Plan, trace: Trace, tamper: Option<Tamper>) -> SwarmOutcome {
+    match catch_unwind(AssertUnwindSafe(|| run_plan(seed, plan, trace, tamper))) {
         Ok(outcome) => outcome,
         Err(payload) => {
             let message = payload
@@ -173,7 +183,7 @@ pub fn run_with(seed: u64, plan: &Plan, trace: Trace) -> SwarmOutcome {
     }
 }
 
-fn run_plan(seed: u64, plan: &Plan, mut trace: Trace) -> SwarmOutcome {
+fn run_plan(seed: u64, plan: &Plan, mut trace: Trace, tamper: Option<Tamper>) -> SwarmOutcome {
     let snapshots = plan.snapshot_every > 0;
     trace.comment(&format!("raft-sim swarm --seed {seed} --plan '{plan}'"));
     let mut world = World::with_trace(plan.nodes, seed, Edition::Y2024, snapshots, trace);
@@ -194,6 +204,7 @@ fn run_plan(seed: u64, plan: &Plan, mut trace: Trace) -> SwarmOutcome {
         });
     }
     world.set_unsafe_disks(plan.unsafe_disk);
+    world.set_tamper(tamper);
     let t = Tester::with_world(world, seed);
     let liveness_failed = Rc::new(Cell::new(false));
     let flag = liveness_failed.clone();

@@ -2,33 +2,38 @@
 //! while the same kind of failure (class and checker) remains.
 //!
 //! Greedy, like delta debugging: try each one-step simplification in turn, keep the first that
-//! still fails the same way, and start over from it, until none does. Every candidate is one
-//! deterministic run, so the result replays exactly.
+//! still fails the same way, and start over from it, until none does. A simpler plan changes
+//! every random draw after it, so the exact interleaving that failed is gone; what matters is
+//! whether the simpler plan can still fail that way. Each candidate is therefore tried on the
+//! failing seed and then on the next few seeds, and the result is a (seed, plan) pair that
+//! replays exactly.
 
-use super::{run, Plan, SwarmFailure, SwarmOutcome};
+use super::{run, Class, Plan, SwarmFailure, SwarmOutcome};
 
-/// The smallest plan found that still fails on `seed` like `failing` did, and its run.
-/// `budget` bounds the runs tried.
-pub fn shrink(seed: u64, failing: &SwarmOutcome, budget: usize) -> SwarmOutcome {
-    let Some(target) = &failing.failure else {
+/// Seeds tried per candidate plan: the current one and the next ones.
+const SEEDS_PER_CANDIDATE: u64 = 16;
+
+/// The smallest plan found that still fails like `failing` did (on its seed or another), and
+/// its run. `budget` bounds the runs tried.
+pub fn shrink(failing: &SwarmOutcome, budget: usize) -> SwarmOutcome {
+    let Some(target) = failing.failure.clone() else {
         return failing.clone();
     };
     let mut best = failing.clone();
-    let mut tried = 0;
-    'improve: while tried < budget {
-        for candidate in simpler(&best.plan) {
-            if tried >= budget {
-                break 'improve;
-            }
-            tried += 1;
-            let outcome = run(seed, &candidate);
-            if outcome
-                .failure
-                .as_ref()
-                .is_some_and(|f: &SwarmFailure| f.same_kind(target))
-            {
-                best = outcome;
-                continue 'improve;
+    let mut runs = 0;
+    'improve: while runs < budget {
+        for candidate in simpler(&best) {
+            for k in 0..SEEDS_PER_CANDIDATE {
+                if runs >= budget {
+                    break 'improve;
+                }
+                runs += 1;
+                // Neighbouring seeds are as independent as any (every stream mixes the seed).
+                let seed = best.seed.wrapping_add(k);
+                if let Some(outcome) = fails_like(seed, &candidate, &target) {
+                    best = outcome;
+                    continue 'improve;
+                }
             }
         }
         break;
@@ -36,8 +41,19 @@ pub fn shrink(seed: u64, failing: &SwarmOutcome, budget: usize) -> SwarmOutcome 
     best
 }
 
-/// Every plan one step simpler than `plan`, the boldest steps first.
-fn simpler(plan: &Plan) -> Vec<Plan> {
+/// The run of `plan` on `seed`, if it fails the way `target` did.
+fn fails_like(seed: u64, plan: &Plan, target: &SwarmFailure) -> Option<SwarmOutcome> {
+    let outcome = run(seed, plan);
+    let same = outcome
+        .failure
+        .as_ref()
+        .is_some_and(|f| f.same_kind(target));
+    same.then_some(outcome)
+}
+
+/// Every plan one step simpler than the one `failing` ran, the boldest steps first.
+fn simpler(failing: &SwarmOutcome) -> Vec<Plan> {
+    let plan = &failing.plan;
     let mut out = Vec::new();
     let mut try_change = |change: &dyn Fn(&mut Plan)| {
         let mut candidate = plan.clone();
@@ -46,6 +62,16 @@ fn simpler(plan: &Plan) -> Vec<Plan> {
             out.push(candidate);
         }
     };
+    // A safety failure happens in the fault phase, and nothing after it matters: ending the
+    // phase just after it replays the same draws up to the failure.
+    if let Some(failure) = failing
+        .failure
+        .as_ref()
+        .filter(|f| f.class != Class::Liveness)
+    {
+        let end_ms = failure.time.div_ceil(1000) + 1;
+        try_change(&|p| p.time_ms = p.time_ms.min(end_ms));
+    }
     try_change(&|p| p.nodes = p.nodes.min(3));
     try_change(&|p| p.nodes = p.nodes.saturating_sub(1).max(3));
     try_change(&|p| p.time_ms = (p.time_ms / 2).max(500));
