@@ -187,7 +187,7 @@ fn bad_replay_and_diff_arguments_say_what_is_wrong_and_exit_2() {
                 "--seed",
                 "1",
             ],
-            "no lab test is named",
+            "no lab test of the 2024 edition is named",
         ),
         (&["replay", "--seed", "1"], "--run"),
         (&["replay", "--run", "Backup3B", "--seed", "1"], "--edition"),

@@ -121,21 +121,24 @@ fn target(args: &ReplayArgs) -> Result<Target, String> {
         Some(Year::Y2024) => Edition::Y2024,
         _ => Edition::Y2025,
     };
-    Ok(Target::Lab(find(name)?, edition))
+    Ok(Target::Lab(find(name, edition)?, edition))
 }
 
-/// The lab test named `name` (a `^Name$` pattern, as failures print it, is accepted too).
-fn find(name: &str) -> Result<LabTest, String> {
+/// The lab test of `edition` named `name` (a `^Name$` pattern, as failures print it, is
+/// accepted too). Lab 4's Go names repeat across editions; the edition tells them apart.
+fn find(name: &str, edition: Edition) -> Result<LabTest, String> {
     let name = name.trim_start_matches('^').trim_end_matches('$');
     let mut named: Vec<LabTest> = lab::all()
         .into_iter()
+        .filter(|t| t.runs_in(edition))
         .filter(|t| {
             t.go_name == name || t.go_name.trim_start_matches("Test") == name || t.name == name
         })
         .collect();
     match named.len() {
         0 => Err(format!(
-            "no lab test is named {name:?} (`raft-sim lab --list` shows them)"
+            "no lab test of the {} edition is named {name:?} (`raft-sim lab --list` shows them)",
+            edition.year()
         )),
         1 => Ok(named.remove(0)),
         _ => Err(format!(
