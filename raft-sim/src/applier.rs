@@ -1,9 +1,11 @@
 //! The tester's view of what each server applied, with the lab's checks (`docs/lab-harness.md`,
 //! "What each server applied").
 
+use crate::service::Service;
 use crate::value::Value;
-use raft_core::SharedBytes;
+use raft_core::{PersistentState, SharedBytes};
 use serde::{Deserialize, Serialize};
+use std::any::Any;
 
 /// The lab's `SnapShotInterval`: the snapshot applier snapshots after indexes 9, 19, 29, …
 pub const SNAPSHOT_INTERVAL: u64 = 10;
@@ -47,6 +49,8 @@ pub struct Appliers {
     intervals: Vec<u64>,
     /// Zero bytes appended to every snapshot, to make snapshots as large as a test wants.
     padding: usize,
+    /// 2025 forgets a restarted server's whole applied log (see [`Appliers::restart`]).
+    forget_on_restart: bool,
 }
 
 impl Appliers {
@@ -58,6 +62,7 @@ impl Appliers {
             max_index: 0,
             intervals: vec![SNAPSHOT_INTERVAL; n],
             padding: 0,
+            forget_on_restart: false,
         }
     }
 
@@ -67,6 +72,13 @@ impl Appliers {
     pub fn set_snapshot_policy(&mut self, i: usize, interval: u64, padding: usize) {
         self.intervals[i] = interval.max(1);
         self.padding = padding;
+    }
+
+    /// The same, with whether a restart forgets the server's applied log (the 2025 tester
+    /// does, the 2024 one does not).
+    pub fn forgetting_on_restart(mut self, forget: bool) -> Appliers {
+        self.forget_on_restart = forget;
+        self
     }
 
     /// The highest index any server applied (the lab's `maxIndex`).
@@ -181,6 +193,38 @@ impl Appliers {
             }
         }
         Ok((count, command.cloned()))
+    }
+}
+
+/// The tester's appliers are the Lab 3 service: they check what Raft applies and snapshot every
+/// ten entries when snapshotting.
+impl Service for Appliers {
+    fn start(&mut self, server: usize, snapshot: &[u8]) -> Result<(), String> {
+        self.restart(server, self.forget_on_restart, snapshot)
+    }
+
+    fn crash(&mut self, _server: usize) {}
+
+    fn apply(
+        &mut self,
+        server: usize,
+        index: u64,
+        command: &[u8],
+        _durable: &PersistentState,
+    ) -> Result<Option<SharedBytes>, String> {
+        Appliers::apply(self, server, index, command)
+    }
+
+    fn apply_snapshot(&mut self, server: usize, index: u64, data: &[u8]) -> Result<(), String> {
+        Appliers::apply_snapshot(self, server, index, data)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }
 

@@ -129,3 +129,38 @@ impl<T> Future for JoinHandle<T> {
         }
     }
 }
+
+/// Which of two raced futures finished first.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Either<A, B> {
+    /// The first.
+    Left(A),
+    /// The second.
+    Right(B),
+}
+
+/// Waits for whichever of `a` and `b` finishes first (`a` wins a tie); the other is dropped
+/// unfinished (a Go `select` over two channels).
+pub fn race<A: Future + Unpin, B: Future + Unpin>(a: A, b: B) -> Race<A, B> {
+    Race { a, b }
+}
+
+/// The future of [`race`].
+pub struct Race<A, B> {
+    a: A,
+    b: B,
+}
+
+impl<A: Future + Unpin, B: Future + Unpin> Future for Race<A, B> {
+    type Output = Either<A::Output, B::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(a) = Pin::new(&mut self.a).poll(cx) {
+            return Poll::Ready(Either::Left(a));
+        }
+        if let Poll::Ready(b) = Pin::new(&mut self.b).poll(cx) {
+            return Poll::Ready(Either::Right(b));
+        }
+        Poll::Pending
+    }
+}

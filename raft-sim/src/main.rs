@@ -21,11 +21,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the MIT 6.5840 Lab 3 suite (28 tests per edition) in virtual time.
+    /// Run the MIT 6.5840 Lab 3 and Lab 4 suites in virtual time.
     Lab(cli::lab::LabArgs),
     /// Swarm runs: each seed draws its own cluster and fault mix, with every checker on and
     /// a liveness phase after healing.
     Swarm(Box<cli::swarm::SwarmArgs>),
+    /// Replay one run (a lab test or a swarm seed) and write its structured trace (JSON lines)
+    /// and its timeline (an HTML page).
+    Replay(Box<cli::replay::ReplayArgs>),
+    /// Where two traces part: the first differing event, with context on both sides.
+    Diff(cli::diff::DiffArgs),
     /// The named liveness scenarios (partial partitions, flapping links, transfers), each with
     /// the production features off, with PreVote, with CheckQuorum and with both.
     Scenarios(cli::scenarios::ScenariosArgs),
@@ -35,6 +40,8 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Lab(args) => cli::lab::run(args),
         Command::Swarm(args) => cli::swarm::run(*args),
+        Command::Replay(args) => cli::replay::run(*args),
+        Command::Diff(args) => cli::diff::run(args),
         Command::Scenarios(args) => cli::scenarios::run(args),
     }
 }

@@ -14,6 +14,11 @@
 //! block the calling goroutine in Go; with messages nothing waits, so it has no counterpart.
 //! Beyond the lab: one-way link cuts, message duplication and extra latency, drawn from a
 //! separate stream so that turning them on never changes the lab's draws.
+//!
+//! Lab 4's clerks call servers through the same model ([`Network::clerk_call`]), on a stream
+//! of their own: a call to a server its end cannot reach fails after 0–99 ms (the lab never
+//! turns long delays on in Lab 4); otherwise the unreliable request delay and drop, and the
+//! reply drop, are those of the servers' RPCs.
 
 use crate::rng::Stream;
 use indexmap::IndexSet;
@@ -57,6 +62,23 @@ pub struct MessageFaults {
 /// One microsecond-resolution delay.
 pub type DelayUs = u64;
 
+/// What becomes of a clerk's call when it enters the network (labrpc's §A.2 steps 2–5b).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClerkFate {
+    /// The end is disabled or the server is down: the call fails after this long.
+    Unreachable(DelayUs),
+    /// The request is lost on an unreliable network: the call fails after this long.
+    Dropped(DelayUs),
+    /// The request reaches the server after this long; `reliable` is the flag at the call,
+    /// which decides the reply's fate.
+    Delivered {
+        /// The request's delay.
+        delay: DelayUs,
+        /// Whether the network was reliable when the call started.
+        reliable: bool,
+    },
+}
+
 const MS: u64 = 1000;
 
 /// The network's state, knobs and counters.
@@ -74,6 +96,7 @@ pub struct Network {
     swarm: MessageFaults,
     rng: Stream,
     fault_rng: Stream,
+    clerk_rng: Stream,
     rpc_total: u64,
     bytes_total: u64,
     rpc_incoming: Vec<u64>,
@@ -93,6 +116,7 @@ impl Network {
             swarm: MessageFaults::default(),
             rng: Stream::new(seed, "network", 0),
             fault_rng: Stream::new(seed, "faults", 0),
+            clerk_rng: Stream::new(seed, "clerk-calls", 0),
             rpc_total: 0,
             bytes_total: 0,
             rpc_incoming: vec![0; n],
@@ -286,6 +310,35 @@ impl Network {
         self.is_alive(caller)
     }
 
+    /// A clerk's call enters the network; `reachable` says whether its end is enabled and the
+    /// server up. Counts it, and draws its fate as labrpc does.
+    pub fn clerk_call(&mut self, reachable: bool) -> ClerkFate {
+        self.rpc_total += 1;
+        if !reachable {
+            return ClerkFate::Unreachable(self.clerk_rng.below(100) * MS);
+        }
+        let mut delay = self.extra_latency;
+        if !self.reliable {
+            delay += self.clerk_rng.below(27) * MS;
+            if self.clerk_rng.chance(100) {
+                return ClerkFate::Dropped(delay);
+            }
+        }
+        ClerkFate::Delivered {
+            delay,
+            reliable: self.reliable,
+        }
+    }
+
+    /// The server answered a clerk's call made while the network was `reliable` (or not).
+    /// Returns the reply's delay, or `None` if it is lost.
+    pub fn clerk_reply(&mut self, reliable: bool) -> Option<DelayUs> {
+        if !reliable && self.clerk_rng.chance(100) {
+            return None;
+        }
+        Some(self.extra_latency)
+    }
+
     /// Every request sent so far (the lab's `rpcTotal`).
     pub fn rpc_total(&self) -> u64 {
         self.rpc_total
@@ -460,6 +513,43 @@ mod tests {
             (0..1000).all(|_| net.send_reply(B, call).is_none_or(|d| d == 0)),
             "no reordering"
         );
+    }
+
+    #[test]
+    fn clerk_calls_follow_the_labs_fates() {
+        let mut net = network(false);
+        let trials = 100_000;
+        let (mut dropped, mut lost_replies) = (0, 0);
+        for _ in 0..trials {
+            match net.clerk_call(true) {
+                ClerkFate::Dropped(delay) => {
+                    assert!(delay < 27 * MS);
+                    dropped += 1;
+                }
+                ClerkFate::Delivered { delay, reliable } => {
+                    assert!(delay < 27 * MS && !reliable);
+                    lost_replies += u64::from(net.clerk_reply(reliable).is_none());
+                }
+                ClerkFate::Unreachable(_) => panic!("reachable"),
+            }
+        }
+        assert_rate(dropped, trials, 0.10, "clerk request drops");
+        assert_rate(lost_replies, trials - dropped, 0.10, "clerk reply drops");
+        let unreachable: Vec<_> = (0..1000).map(|_| net.clerk_call(false)).collect();
+        assert!(unreachable
+            .iter()
+            .all(|f| matches!(f, ClerkFate::Unreachable(d) if *d < 100 * MS)));
+        assert_eq!(net.rpc_total(), trials + 1000);
+        let mut reliable = network(true);
+        reliable.set_extra_latency(2 * MS);
+        assert_eq!(
+            reliable.clerk_call(true),
+            ClerkFate::Delivered {
+                delay: 2 * MS,
+                reliable: true
+            }
+        );
+        assert_eq!(reliable.clerk_reply(true), Some(2 * MS));
     }
 
     #[test]

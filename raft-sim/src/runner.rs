@@ -3,6 +3,7 @@
 use crate::checkers::Invariant;
 use crate::features::Features;
 use crate::lab::LabTest;
+use crate::linearizability::CheckStats;
 use crate::tester::{Failure, Setup, Stats, TestResult, Tester};
 use crate::trace::Trace;
 use crate::world::{Edition, SimTime, MS};
@@ -26,10 +27,15 @@ pub struct Outcome {
     pub seed: u64,
     /// The description `begin` recorded (empty if the test failed before it).
     pub description: String,
-    /// The "Passed" figures, or why it failed.
+    /// The "Passed" figures (of the last section), or why it failed.
     pub result: Result<Stats, Failure>,
     /// The invariant whose violation failed the run, if a whole-cluster checker failed it.
     pub invariant: Option<Invariant>,
+    /// Every section the test closed with `end` (one "Passed" line each; most tests have
+    /// one).
+    pub sections: Vec<Stats>,
+    /// The linearizability checks the test ran (Lab 4).
+    pub checks: Vec<CheckStats>,
     /// Virtual time at the end of the run.
     pub virtual_time: SimTime,
     /// Digest of the whole run's trace: equal digests, identical runs.
@@ -53,6 +59,17 @@ impl Outcome {
             self.go_name.trim_start_matches("Test"),
             self.edition.year(),
             self.seed
+        )
+    }
+}
+
+impl Outcome {
+    /// The command that replays this run into a timeline page (and a structured trace).
+    pub fn timeline_command(&self) -> String {
+        let name = self.go_name.trim_start_matches("Test");
+        let (year, seed) = (self.edition.year(), self.seed);
+        format!(
+            "cargo run --release -p raft-sim -- replay --run {name} --edition {year} --seed {seed} --timeline {name}-{year}-{seed}.html --trace {name}-{year}-{seed}.jsonl"
         )
     }
 }
@@ -92,7 +109,16 @@ pub fn run_featured(
 ) -> Outcome {
     let setup = (test.setup)(edition);
     let t = Tester::with_features(setup, edition, seed, trace, features);
-    let mut outcome = run_tester(t, seed, test.body);
+    let mut outcome = if test.runs_in(edition) {
+        run_tester(t, seed, test.body)
+    } else {
+        let why = format!(
+            "{} is not a test of the {} edition",
+            test.go_name,
+            edition.year()
+        );
+        run_tester(t, seed, |t| async move { t.fail(why) })
+    };
     outcome.go_name = test.go_name;
     outcome.name = test.name;
     outcome
@@ -106,7 +132,8 @@ pub fn trace_header(go_name: &str, name: &str, edition: Edition, seed: u64) -> S
     )
 }
 
-fn run_with(test: &LabTest, edition: Edition, seed: u64, trace: Trace) -> Outcome {
+/// Runs `test` on `seed` in `edition`, recording into `trace` (which may write anywhere).
+pub fn run_with(test: &LabTest, edition: Edition, seed: u64, trace: Trace) -> Outcome {
     run_featured(test, edition, seed, trace, Features::default())
 }
 
@@ -185,6 +212,8 @@ where
         description: t.description(),
         result,
         invariant: world.violation(),
+        sections: t.sections(),
+        checks: t.checks(),
         virtual_time: world.now(),
         digest: world.trace().digest(),
         trace: world.trace().lines().to_vec(),

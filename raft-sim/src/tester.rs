@@ -5,13 +5,17 @@
 //! [`Tester::sleep`] and [`Tester::go`]. Every check that is fatal in the lab returns a
 //! [`Failure`] here, which `?` carries up to the runner.
 
+use crate::applier::Appliers;
 use crate::executor::{Executor, JoinHandle};
 use crate::features::Features;
+use crate::kv::Bug;
+use crate::linearizability::CheckStats;
 use crate::rng::Stream;
+use crate::service::Service;
 use crate::trace::Trace;
 use crate::value::Value;
 use crate::world::{Edition, SimTime, StartResult, World, MS};
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -55,6 +59,13 @@ impl fmt::Display for Failure {
     }
 }
 
+/// A linearizability check that can be run again (to time it, say): it returns the same
+/// figures every time.
+pub type CheckReplay = Box<dyn Fn() -> CheckStats>;
+
+/// Where a test hands its linearizability checks, when someone wants to run them again.
+pub type CheckSink = Rc<RefCell<Vec<CheckReplay>>>;
+
 /// A lab test's result.
 pub type TestResult<T = ()> = Result<T, Failure>;
 
@@ -71,8 +82,13 @@ pub struct Stats {
     pub rpcs: u64,
     /// Bytes sent between `begin` and `end`.
     pub bytes: u64,
-    /// Highest index applied between `begin` and `end`.
+    /// Highest index applied between `begin` and `end` (Lab 3).
     pub commands: u64,
+    /// Client operations between `begin` and `end` (Lab 4's `#Ops`; `None` in Lab 3).
+    pub ops: Option<u64>,
+    /// Titles printed before this one by a `begin` that no `end` closed (a Lab 4 test that
+    /// prints a second title line).
+    pub preamble: Vec<String>,
 }
 
 #[derive(Default)]
@@ -82,6 +98,9 @@ struct Begun {
     rpcs: u64,
     bytes: u64,
     max_index: u64,
+    ops: u64,
+    /// Whether `end` has closed this section.
+    ended: bool,
 }
 
 struct Inner {
@@ -89,7 +108,18 @@ struct Inner {
     executor: Executor,
     rng: RefCell<Stream>,
     begun: RefCell<Begun>,
-    stats: RefCell<Option<Stats>>,
+    /// Every section `end` closed, in order.
+    sections: RefCell<Vec<Stats>>,
+    /// Titles begun and superseded without an `end`.
+    preamble: RefCell<Vec<String>>,
+    /// Client operations so far (the lab's `cfg.op()` counter).
+    ops: Cell<u64>,
+    /// The linearizability checks the test ran.
+    checks: RefCell<Vec<CheckStats>>,
+    /// A deliberate bug for the Lab 4 service, to show that the tests catch it.
+    bug: Cell<Option<Bug>>,
+    /// Where to hand replayable copies of the linearizability checks, if anywhere.
+    check_sink: RefCell<Option<CheckSink>>,
 }
 
 /// A handle on the test's world; cheap to clone into client tasks.
@@ -147,7 +177,12 @@ impl Tester {
             executor: Executor::default(),
             rng: RefCell::new(Stream::new(seed, "test", 0)),
             begun: RefCell::default(),
-            stats: RefCell::default(),
+            sections: RefCell::default(),
+            preamble: RefCell::default(),
+            ops: Cell::new(0),
+            checks: RefCell::default(),
+            bug: Cell::new(None),
+            check_sink: RefCell::new(None),
         }))
     }
 
@@ -161,9 +196,68 @@ impl Tester {
         &self.0.executor
     }
 
-    /// The statistics recorded by `end`, once it has run.
+    /// The statistics recorded by the last `end`, once it has run.
     pub fn stats(&self) -> Option<Stats> {
-        self.0.stats.borrow().clone()
+        self.0.sections.borrow().last().cloned()
+    }
+
+    /// The statistics of every section `end` closed, in order (most tests have one; Lab 4's
+    /// TestOnePartition has three).
+    pub fn sections(&self) -> Vec<Stats> {
+        self.0.sections.borrow().clone()
+    }
+
+    /// Replaces the world by a fresh cluster of `servers` servers running `service` on top of
+    /// Raft: every server started, then all connected, then the network's reliability set
+    /// (the Lab 4 harness's `make_config` / `MakeConfig`, which the test body calls itself).
+    pub fn make_cluster(&self, servers: usize, reliable: bool, service: Box<dyn Service>) {
+        let (seed, edition) = {
+            let world = self.world();
+            (world.seed(), world.edition())
+        };
+        // The new cluster records into the same trace (which may stream to a file).
+        let trace = std::mem::replace(self.world().trace_mut(), Trace::new(false));
+        *self.world() = World::with_service(servers, seed, edition, service, trace);
+        for i in 0..servers {
+            self.start_server(i);
+        }
+        self.connect_all();
+        self.set_reliable(reliable);
+    }
+
+    /// Counts one client operation (the lab's `cfg.op()`).
+    pub fn op(&self) {
+        self.0.ops.set(self.0.ops.get() + 1);
+    }
+
+    /// Records the figures of one linearizability check.
+    pub fn record_check(&self, stats: CheckStats) {
+        self.0.checks.borrow_mut().push(stats);
+    }
+
+    /// The linearizability checks run so far.
+    pub fn checks(&self) -> Vec<CheckStats> {
+        self.0.checks.borrow().clone()
+    }
+
+    /// Asks the test to hand a replayable copy of each linearizability check to `sink`.
+    pub fn set_check_sink(&self, sink: CheckSink) {
+        *self.0.check_sink.borrow_mut() = Some(sink);
+    }
+
+    /// Where replayable checks go, if anywhere.
+    pub fn check_sink(&self) -> Option<CheckSink> {
+        self.0.check_sink.borrow().clone()
+    }
+
+    /// Plants a deliberate bug in the Lab 4 service this test will build.
+    pub fn inject_bug(&self, bug: Bug) {
+        self.0.bug.set(Some(bug));
+    }
+
+    /// The deliberate bug to plant, if any.
+    pub fn bug(&self) -> Option<Bug> {
+        self.0.bug.get()
     }
 
     /// Number of servers.
@@ -196,6 +290,15 @@ impl Tester {
         Sleep {
             tester: self.clone(),
             deadline: self.now() + ms * MS,
+            scheduled: false,
+        }
+    }
+
+    /// Sleeps `duration` of virtual time (microseconds).
+    pub fn sleep_for(&self, duration: SimTime) -> Sleep {
+        Sleep {
+            tester: self.clone(),
+            deadline: self.now() + duration,
             scheduled: false,
         }
     }
@@ -246,6 +349,13 @@ impl Tester {
     /// The lab's `Begin(description)`: prints nothing here (the runner prints), records the
     /// starting counters.
     pub fn begin(&self, description: &str) {
+        {
+            let previous = self.0.begun.borrow();
+            if !previous.description.is_empty() && !previous.ended {
+                let title = previous.description.clone();
+                self.0.preamble.borrow_mut().push(title);
+            }
+        }
         let world = self.world();
         let description = match world.edition() {
             Edition::Y2024 => description.to_string(),
@@ -259,7 +369,9 @@ impl Tester {
             time: world.now(),
             rpcs: world.network().rpc_total(),
             bytes: world.network().bytes_total(),
-            max_index: world.appliers().max_index(),
+            max_index: max_index(&world),
+            ops: self.0.ops.get(),
+            ended: false,
         };
     }
 
@@ -277,15 +389,20 @@ impl Tester {
     /// that are not lab tests).
     pub fn finish(&self) {
         let world = self.world();
-        let begun = self.0.begun.borrow();
-        *self.0.stats.borrow_mut() = Some(Stats {
+        let mut begun = self.0.begun.borrow_mut();
+        let lab3 = world.service().as_any().is::<Appliers>();
+        let stats = Stats {
             description: begun.description.clone(),
             time: world.now() - begun.time,
             peers: world.n(),
             rpcs: world.network().rpc_total() - begun.rpcs,
             bytes: world.network().bytes_total() - begun.bytes,
-            commands: world.appliers().max_index() - begun.max_index,
-        });
+            commands: max_index(&world) - begun.max_index,
+            ops: (!lab3).then(|| self.0.ops.get() - begun.ops),
+            preamble: std::mem::take(&mut *self.0.preamble.borrow_mut()),
+        };
+        begun.ended = true;
+        self.0.sections.borrow_mut().push(stats);
     }
 
     /// The description recorded by `begin`.
@@ -300,7 +417,7 @@ impl Tester {
         let mut world = self.world();
         let now = world.now();
         world.network_mut().set_connected(i, true);
-        world.trace_note(now, format!("connect s{i}"));
+        world.trace_mut().connected(now, i, true);
     }
 
     /// Whole-server disconnect (`docs/lab-harness.md`, "The network").
@@ -308,7 +425,7 @@ impl Tester {
         let mut world = self.world();
         let now = world.now();
         world.network_mut().set_connected(i, false);
-        world.trace_note(now, format!("disconnect s{i}"));
+        world.trace_mut().connected(now, i, false);
     }
 
     /// (2025) `ConnectAll`: every server marked connected, dead ones included.
@@ -441,6 +558,15 @@ impl Tester {
             .max()
             .unwrap_or(0)
     }
+}
+
+/// The highest index the tester's appliers saw (0 for a world without them).
+fn max_index(world: &World) -> u64 {
+    world
+        .service()
+        .as_any()
+        .downcast_ref::<Appliers>()
+        .map_or(0, Appliers::max_index)
 }
 
 /// A virtual-time sleep.

@@ -3,7 +3,8 @@
 //! Events are ordered by (virtual time, sequence number); time jumps to the next event and
 //! nothing sleeps for real. Each server's node is stepped by ticks and message deliveries, and
 //! its actions are carried out in order: `Persist` to its persister, `Send` to the network,
-//! `Apply` / `ApplySnapshot` to the tester's applier.
+//! `Apply` / `ApplySnapshot` to the service on top of Raft (the tester's appliers in Lab 3, the
+//! key/value servers in Lab 4).
 
 use crate::applier::Appliers;
 use crate::checkers::{Checkers, Invariant, Violation};
@@ -12,6 +13,7 @@ use crate::network::{Call, DelayUs, Endpoint, Network};
 use crate::persister::Persister;
 use crate::reads::{ReadLog, ReadOutcome};
 use crate::rng::{derive_seed, Stream};
+use crate::service::Service;
 use crate::trace::Trace;
 use raft_core::{
     Action, Config, Event, LogIndex, Message, NodeId, PersistChange, PersistentState, RaftNode,
@@ -104,6 +106,8 @@ struct Packet {
     /// A request carries its call, to which the reply will belong; a reply carries none.
     call: Option<Call>,
     bytes: usize,
+    /// When it was sent (for the trace).
+    sent: SimTime,
 }
 
 struct Scheduled {
@@ -137,7 +141,7 @@ pub struct World {
     queue: BinaryHeap<Scheduled>,
     servers: Vec<Server>,
     network: Network,
-    appliers: Appliers,
+    service: Box<dyn Service>,
     edition: Edition,
     seed: u64,
     failure: Option<(String, SimTime)>,
@@ -175,7 +179,8 @@ pub struct FlowLimits {
 }
 
 impl World {
-    /// `n` servers, none started yet, on a reliable network; trace lines kept if `trace`.
+    /// `n` servers, none started yet, on a reliable network, with the tester's appliers (the
+    /// plain or the snapshotting one) on top of Raft; trace lines kept if `trace`.
     pub fn new(n: usize, seed: u64, edition: Edition, snapshotting: bool, trace: bool) -> World {
         World::with_trace(n, seed, edition, snapshotting, Trace::new(trace))
     }
@@ -186,6 +191,20 @@ impl World {
         seed: u64,
         edition: Edition,
         snapshotting: bool,
+        trace: Trace,
+    ) -> World {
+        let forget = edition == Edition::Y2025;
+        let appliers = Appliers::new(n, snapshotting).forgetting_on_restart(forget);
+        World::with_service(n, seed, edition, Box::new(appliers), trace)
+    }
+
+    /// `n` servers, none started yet, on a reliable network, with `service` on top of Raft,
+    /// recording into `trace`.
+    pub fn with_service(
+        n: usize,
+        seed: u64,
+        edition: Edition,
+        service: Box<dyn Service>,
         trace: Trace,
     ) -> World {
         World {
@@ -203,7 +222,7 @@ impl World {
                 })
                 .collect(),
             network: Network::new(n, seed),
-            appliers: Appliers::new(n, snapshotting),
+            service,
             edition,
             seed,
             failure: None,
@@ -236,6 +255,11 @@ impl World {
         self.edition
     }
 
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// The network (knobs and counters).
     pub fn network(&self) -> &Network {
         &self.network
@@ -246,14 +270,30 @@ impl World {
         &mut self.network
     }
 
-    /// The tester's applied logs.
-    pub fn appliers(&self) -> &Appliers {
-        &self.appliers
+    /// The service on top of Raft.
+    pub fn service(&self) -> &dyn Service {
+        self.service.as_ref()
     }
 
-    /// The tester's appliers, to change their snapshot policy.
+    /// The service on top of Raft, mutably.
+    pub fn service_mut(&mut self) -> &mut dyn Service {
+        self.service.as_mut()
+    }
+
+    /// The tester's applied logs (Lab 3 worlds only).
+    pub fn appliers(&self) -> &Appliers {
+        self.service
+            .as_any()
+            .downcast_ref()
+            .expect("a Lab 3 query on a world without the tester's appliers")
+    }
+
+    /// The tester's appliers, to change their snapshot policy (Lab 3 worlds only).
     pub fn appliers_mut(&mut self) -> &mut Appliers {
-        &mut self.appliers
+        self.service
+            .as_any_mut()
+            .downcast_mut()
+            .expect("a Lab 3 query on a world without the tester's appliers")
     }
 
     /// The first failure recorded (an apply check, a failed test task, or a core bug seen
@@ -264,18 +304,20 @@ impl World {
 
     /// Records a failure; the run stops before the next event.
     pub fn fail(&mut self, why: String) {
-        if self.failure.is_none() {
-            self.trace.note(self.now, &format!("FAIL {why}"));
-            self.failure = Some((why, self.now));
-        }
+        self.fail_with(why, None);
     }
 
     /// Records a checker's violation as the run's failure.
     fn violated(&mut self, violation: Violation) {
+        self.fail_with(violation.to_string(), Some(violation.invariant));
+    }
+
+    fn fail_with(&mut self, why: String, invariant: Option<Invariant>) {
         if self.failure.is_none() {
-            self.violation = Some(violation.invariant);
+            self.trace.fail(self.now, &why, invariant);
+            self.failure = Some((why, self.now));
+            self.violation = invariant;
         }
-        self.fail(violation.to_string());
     }
 
     /// The invariant whose violation stopped the run, if a checker stopped it.
@@ -315,6 +357,7 @@ impl World {
             message,
             call,
             bytes,
+            sent: self.now,
         };
         self.schedule(0, SimEvent::Deliver(packet));
     }
@@ -444,6 +487,16 @@ impl World {
         self.servers[i].disk.state()
     }
 
+    /// The size of server `i`'s durable snapshot data (the lab's `SnapshotSize()`).
+    pub fn snapshot_size(&self, i: usize) -> usize {
+        self.servers[i].disk.state().snapshot.data.len()
+    }
+
+    /// The incarnation of server `i` (how many times it was started).
+    pub fn incarnation(&self, i: usize) -> u64 {
+        self.servers[i].incarnation
+    }
+
     /// Starts a new incarnation of server `i` from its durable state, disconnected (the lab's
     /// `start1` / `StartServer`). The tester's applied log is reset per the edition.
     pub fn start_server(&mut self, i: usize) {
@@ -451,13 +504,19 @@ impl World {
         let server = &mut self.servers[i];
         server.incarnation += 1;
         let incarnation = server.incarnation;
-        // Round-trip through the encoding, exactly as a real restart reads its disk.
-        let restored = PersistentState::decode(&server.disk.state().encode())
-            .expect("the simulator's own persister is never corrupt");
-        if let Err(violation) = self.checkers.restarted(i, &restored) {
+        let checked = self.checkers.restarted(i, self.servers[i].disk.state());
+        if let Err(violation) = checked {
             self.violated(violation);
         }
-        let forget = self.edition == Edition::Y2025;
+        // Round-trip through the encoding, exactly as a real restart reads its disk.
+        let restored = match PersistentState::decode(&self.servers[i].disk.state().encode()) {
+            Ok(restored) => restored,
+            Err(e) => {
+                let why =
+                    format!("server {i} cannot restart: the core wrote a state it rejects: {e}");
+                return self.fail(why);
+            }
+        };
         let snapshot = restored.snapshot.data.clone();
         let peers = (0..self.servers.len()).map(|j| NodeId(j as u64)).collect();
         let seed = derive_seed(self.seed, "node", (i as u64) << 32 | incarnation);
@@ -472,7 +531,7 @@ impl World {
         let node = RaftNode::new(config, Some(restored)).expect("valid configuration");
         self.servers[i].node = Some(node);
         self.network.register(i, incarnation);
-        if let Err(why) = self.appliers.restart(i, forget, &snapshot) {
+        if let Err(why) = self.service.start(i, &snapshot) {
             self.fail(why);
         }
         // Tick phases differ between servers and incarnations, as real clocks do.
@@ -484,8 +543,9 @@ impl World {
             incarnation,
         };
         self.schedule(phase + 1, SimEvent::Tick(endpoint));
-        self.trace
-            .note(self.now, &format!("start s{i}#{incarnation}"));
+        if let Some(node) = &self.servers[i].node {
+            self.trace.start(self.now, i, incarnation, node);
+        }
     }
 
     /// Crashes server `i`: unplugged, its node and volatile state dropped, its durable state
@@ -493,8 +553,9 @@ impl World {
     pub fn crash(&mut self, i: usize) {
         self.servers[i].crash_armed = false;
         if self.servers[i].node.take().is_some() {
-            self.trace.note(self.now, &format!("crash s{i}"));
+            self.trace.crash(self.now, i);
             self.checkers.crashed(i);
+            self.service.crash(i);
             match self.servers[i].disk.crash_queued(&mut self.crash_rng) {
                 Ok(written) => self.observe_writes(i, &written),
                 Err(e) => self.fail(format!("core bug: server {i} asked for {e}")),
@@ -503,8 +564,7 @@ impl World {
                 && self.crash_rng.chance(500)
                 && self.servers[i].disk.lose_last_write()
             {
-                self.trace
-                    .note(self.now, &format!("s{i}'s unsafe disk lost its last write"));
+                self.trace.disk_lost(self.now, i);
             }
             self.check_durable();
         }
@@ -583,7 +643,9 @@ impl World {
             self.trace.dropped(self.now, from, to, &packet.message, why);
             return;
         }
-        self.trace.message(self.now, from, to, &packet.message);
+        let sent = Some(packet.sent);
+        self.trace
+            .delivered(self.now, sent, from, to, &packet.message);
         let event = Event::Receive {
             from: NodeId(from as u64),
             message: packet.message,
@@ -597,11 +659,14 @@ impl World {
     fn step(&mut self, i: usize, event: Event, call: Option<Call>) -> Option<(u64, u64)> {
         let mut actions = std::mem::take(&mut self.actions);
         let node = self.servers[i].node.as_mut().expect("stepping a live node");
-        let role_before = node.role();
+        let (role_before, commit_before) = (node.role(), node.commit_index());
         node.step_into(event, &mut actions);
         let term = node.term();
         if node.role() != role_before {
             self.trace.role(self.now, i, node.role(), term);
+        }
+        if node.commit_index() != commit_before && self.trace.is_recording() {
+            self.trace.commit(self.now, i, node.commit_index());
         }
         if let Some(tamper) = &mut self.tamper {
             tamper(i, &mut actions);
@@ -642,7 +707,8 @@ impl World {
                     if let Err(violation) = self.checkers.applied(i, index, &entry, term) {
                         self.violated(violation);
                     }
-                    match self.appliers.apply(i, index.0, &entry.command) {
+                    let durable = self.servers[i].disk.state();
+                    match self.service.apply(i, index.0, &entry.command, durable) {
                         Ok(Some(snapshot)) => compact.push((index, snapshot)),
                         Ok(None) => {}
                         Err(why) => self.fail(why),
@@ -654,15 +720,14 @@ impl World {
                     term: snapshot_term,
                     data,
                 } => {
-                    self.trace
-                        .note(self.now, &format!("s{i} installs snapshot {index}"));
+                    self.trace.install_snapshot(self.now, i, index);
                     let checked = self
                         .checkers
                         .snapshot_applied(i, index, snapshot_term, term);
                     if let Err(violation) = checked {
                         self.violated(violation);
                     }
-                    if let Err(why) = self.appliers.apply_snapshot(i, index.0, &data) {
+                    if let Err(why) = self.service.apply_snapshot(i, index.0, &data) {
                         self.fail(why);
                     }
                 }
@@ -829,13 +894,8 @@ impl World {
             Ok(written) => written,
             Err(e) => return self.fail(format!("core bug: server {i} asked for {e}")),
         };
-        self.trace.note(
-            self.now,
-            &format!(
-                "s{i} crashes mid-write: {parts} of {} parts durable",
-                change.parts()
-            ),
-        );
+        let of = change.parts();
+        self.trace.torn_write(self.now, i, parts, of);
         let checked = self
             .checkers
             .persisted(i, &written, self.servers[i].disk.state());
@@ -882,6 +942,7 @@ impl World {
                     message: message.clone(),
                     call,
                     bytes,
+                    sent: self.now,
                 };
                 self.schedule(delay, SimEvent::Deliver(packet));
             }
@@ -899,6 +960,7 @@ impl World {
                     message,
                     call: None,
                     bytes,
+                    sent: self.now,
                 };
                 self.schedule(delay, SimEvent::Deliver(packet));
             }

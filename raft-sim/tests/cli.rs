@@ -130,13 +130,15 @@ fn list_names_the_selected_tests_without_running_them() {
     let output = raft_sim(&["lab", "--list"]);
     assert!(output.status.success());
     let text = stdout(&output);
-    assert_eq!(text.lines().count(), 28, "{text}");
+    assert_eq!(text.lines().count(), 28 + 53, "Lab 3, then Lab 4: {text}");
     assert!(text.starts_with("TestInitialElection3A"), "{text}");
     assert!(text.contains("snapshot_init_3d"), "{text}");
     assert!(!text.contains("Passed"), "{text}");
     let part_d = stdout(&raft_sim(&["lab", "--list", "--run", "^3D$"]));
     assert_eq!(part_d.lines().count(), 7, "{part_d}");
     assert!(part_d.lines().all(|l| l.contains("3D")), "{part_d}");
+    let lab4 = stdout(&raft_sim(&["lab", "--list", "--run", "4[ABC]$"]));
+    assert_eq!(lab4.lines().count(), 53, "{lab4}");
 }
 
 /// A fresh scratch directory for one test.
@@ -367,4 +369,36 @@ fn shell_words(line: &str) -> Vec<String> {
         words.push(word);
     }
     words
+}
+
+#[test]
+fn lab4_tests_run_in_their_own_edition_with_the_labs_lines() {
+    // TestBasic4A is a key/value test in 2024 and an rsm test in 2025.
+    let text = stdout(&raft_sim(&["lab", "--run", "^Basic4A$"]));
+    assert!(text.contains("2 runs, 2 passed, 0 failed"), "{text}");
+    assert!(
+        text.contains("Test: one client (4A) ... Passed -- time"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Test RSM basic (reliable network)... Passed -- time"),
+        "{text}"
+    );
+    // Three sections, three Passed lines; a second title printed alone.
+    let text = stdout(&raft_sim(&[
+        "lab",
+        "--run",
+        "^OnePartition4B$|^SnapshotRPC4C$",
+    ]));
+    assert_eq!(text.matches("Passed --").count(), 4, "{text}");
+    assert!(
+        text.contains("Test: no progress in minority (4B) (unreliable network)... Passed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Test: snapshots, one client (4C SnapshotsRPC) (reliable network)...\n"),
+        "{text}"
+    );
+    let output = raft_sim(&["lab", "--run", "^rsm_basic_4a$", "--edition", "2024"]);
+    assert_eq!(output.status.code(), Some(2));
 }

@@ -96,7 +96,8 @@ pub fn run(args: LabArgs) -> ExitCode {
     };
     let seeds = args.sweep.seed_range();
     let seed_count = (seeds.end() - seeds.start()).saturating_add(1);
-    let total = seed_count.saturating_mul((editions.len() * tests.len()) as u64);
+    let selected = |e: &Edition| tests.iter().filter(|t| t.runs_in(*e)).count();
+    let total = seed_count.saturating_mul(editions.iter().map(selected).sum::<usize>() as u64);
     let trace = match trace_destination(args.trace.as_deref(), total) {
         Ok(trace) => trace,
         Err(why) => return usage_error(&why),
@@ -115,11 +116,23 @@ pub fn run(args: LabArgs) -> ExitCode {
         check_quorum: args.check_quorum,
         ..Features::default()
     };
-    let n = tests.len();
+    // Lab 3 runs in both editions; each Lab 4 test only in its own.
+    let in_edition: Vec<Vec<usize>> = editions
+        .iter()
+        .map(|&e| (0..tests.len()).filter(|&k| tests[k].runs_in(e)).collect())
+        .collect();
+    let per_seed: usize = in_edition.iter().map(Vec::len).sum();
+    if per_seed == 0 {
+        return usage_error("no selected test is in the selected edition");
+    }
     let runs = seeds.flat_map(move |seed| {
+        let in_edition = in_edition.clone();
         editions
             .iter()
-            .flat_map(move |&edition| (0..n).map(move |test| (test, edition, seed)))
+            .zip(in_edition)
+            .flat_map(move |(&edition, tests)| {
+                tests.into_iter().map(move |test| (test, edition, seed))
+            })
     });
     let clock = WallClock::start();
     let mut tally = Tally::default();
@@ -272,7 +285,14 @@ impl Tally {
         };
         self.virtual_us += u128::from(outcome.virtual_time);
         match &outcome.result {
-            Ok(stats) if !sweeping => out.line(passed_line(&outcome, stats))?,
+            Ok(_) if !sweeping => {
+                for stats in &outcome.sections {
+                    for title in &stats.preamble {
+                        out.line(title_line(&outcome, title))?;
+                    }
+                    out.line(passed_line(&outcome, stats))?;
+                }
+            }
             Ok(_) => {}
             Err(failure) => print_failure(out, &outcome, failure, features)?,
         }
@@ -319,6 +339,8 @@ fn panicked(test: &LabTest, (_, edition, seed): Run, panic: String) -> Outcome {
         trace: Vec::new(),
         trace_error: None,
         invariant: None,
+        sections: Vec::new(),
+        checks: Vec::new(),
     }
 }
 
@@ -347,12 +369,29 @@ fn print_failure(
     if features.check_quorum {
         flags.push_str(" --check-quorum");
     }
-    out.line(format!("    replay:  {}{flags}", outcome.replay_command()))
+    out.line(format!("    replay:  {}{flags}", outcome.replay_command()))?;
+    out.line(format!("    see:     {}", outcome.timeline_command()))
+}
+
+/// A title that a later one superseded before any "Passed" line (the lab prints it alone).
+fn title_line(outcome: &Outcome, title: &str) -> String {
+    match outcome.edition {
+        Edition::Y2024 => format!("{title} ..."),
+        Edition::Y2025 => format!("{title}..."),
+    }
 }
 
 /// The lab's "Passed" line, with virtual seconds.
 fn passed_line(outcome: &Outcome, stats: &Stats) -> String {
     let time = stats.time as f64 / 1e6;
+    if let Some(ops) = stats.ops {
+        return format!(
+            "{} Passed -- time {time:.1}s #peers {} #RPCs {} #Ops {ops}",
+            title_line(outcome, &stats.description),
+            stats.peers,
+            stats.rpcs
+        );
+    }
     match outcome.edition {
         Edition::Y2024 => format!(
             "{} ... Passed -- time {time:.1}s #peers {} #RPCs {} #bytes {} #cmds {}",
@@ -385,8 +424,11 @@ mod tests {
                 rpcs: 16,
                 bytes: 1234,
                 commands: 3,
+                ops: None,
+                preamble: Vec::new(),
             }),
         };
+        outcome.sections = outcome.result.iter().cloned().collect();
         outcome
     }
 
@@ -436,6 +478,8 @@ mod tests {
                 "{text}"
             );
             assert!(text.contains("--edition 2024 --seed 7 --trace"), "{text}");
+            let see = "replay --run BasicAgree3B --edition 2024 --seed 7 --timeline";
+            assert!(text.contains(see), "{text}");
             assert!(!text.contains("Passed"), "{text}");
         }
     }
