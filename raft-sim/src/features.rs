@@ -20,6 +20,16 @@ pub struct Features {
     pub drift_percent: u32,
 }
 
+/// How a run's cluster departs from the lab's: production features and clock skew.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// The features every node runs with.
+    pub features: Features,
+    /// Every server's clock runs within this many percent of the nominal rate
+    /// (`World::set_clock_skew`).
+    pub clock_skew_percent: u64,
+}
+
 impl Default for Features {
     /// Everything off (the lab's configuration); the core's default drift bound.
     fn default() -> Features {

@@ -1,7 +1,7 @@
 //! Runs one lab test on one seed and edition, to completion or failure.
 
 use crate::checkers::Invariant;
-use crate::features::Features;
+use crate::features::RunOptions;
 use crate::lab::LabTest;
 use crate::linearizability::CheckStats;
 use crate::tester::{Failure, Setup, Stats, TestResult, Tester};
@@ -82,13 +82,8 @@ pub fn run(test: &LabTest, edition: Edition, seed: u64, trace: bool) -> Outcome 
 /// Runs `test` on `seed` in `edition`, streaming its trace to `out` as it happens: a header
 /// line naming the test, edition and seed, one line per event, and the digest line.
 pub fn run_traced(test: &LabTest, edition: Edition, seed: u64, out: Box<dyn Write>) -> Outcome {
-    run_featured(
-        test,
-        edition,
-        seed,
-        traced_to(test, edition, seed, out),
-        Features::default(),
-    )
+    let trace = traced_to(test, edition, seed, out);
+    run_featured(test, edition, seed, trace, RunOptions::default())
 }
 
 /// A trace streamed to `out`, headed by [`trace_header`].
@@ -98,17 +93,19 @@ pub fn traced_to(test: &LabTest, edition: Edition, seed: u64, out: Box<dyn Write
     trace
 }
 
-/// Runs `test` with the production `features` on every node (the lab itself runs with none;
-/// PreVote and CheckQuorum leave its expectations intact), recording into `trace`.
+/// Runs `test` on a cluster that departs from the lab's as `options` say (production
+/// features, clock skew), recording into `trace`. The lab itself runs with none; PreVote and
+/// CheckQuorum leave its expectations intact, ReadIndex changes Lab 3's log indexes (a new
+/// leader's no-op) and makes Lab 4's servers answer Gets without the log.
 pub fn run_featured(
     test: &LabTest,
     edition: Edition,
     seed: u64,
     trace: Trace,
-    features: Features,
+    options: RunOptions,
 ) -> Outcome {
     let setup = (test.setup)(edition);
-    let t = Tester::with_features(setup, edition, seed, trace, features);
+    let t = Tester::with_options(setup, edition, seed, trace, options);
     let mut outcome = if test.runs_in(edition) {
         run_tester(t, seed, test.body)
     } else {
@@ -134,7 +131,7 @@ pub fn trace_header(go_name: &str, name: &str, edition: Edition, seed: u64) -> S
 
 /// Runs `test` on `seed` in `edition`, recording into `trace` (which may write anywhere).
 pub fn run_with(test: &LabTest, edition: Edition, seed: u64, trace: Trace) -> Outcome {
-    run_featured(test, edition, seed, trace, Features::default())
+    run_featured(test, edition, seed, trace, RunOptions::default())
 }
 
 /// Runs any test body (a property test's schedule, a regression scenario) on a cluster built

@@ -7,7 +7,7 @@
 
 use crate::applier::Appliers;
 use crate::executor::{Executor, JoinHandle};
-use crate::features::Features;
+use crate::features::{Features, RunOptions};
 use crate::kv::Bug;
 use crate::linearizability::CheckStats;
 use crate::rng::Stream;
@@ -145,8 +145,26 @@ impl Tester {
         trace: Trace,
         features: Features,
     ) -> Tester {
+        let options = RunOptions {
+            features,
+            clock_skew_percent: 0,
+        };
+        Tester::with_options(setup, edition, seed, trace, options)
+    }
+
+    /// Like [`Tester::with_trace`], the cluster departing from the lab's as `options` say.
+    pub fn with_options(
+        setup: Setup,
+        edition: Edition,
+        seed: u64,
+        trace: Trace,
+        options: RunOptions,
+    ) -> Tester {
         let mut world = World::with_trace(setup.servers, seed, edition, setup.snapshot, trace);
-        world.set_features(features);
+        world.set_features(options.features);
+        if options.clock_skew_percent > 0 {
+            world.set_clock_skew(options.clock_skew_percent);
+        }
         let t = Tester::with_world(world, seed);
         match edition {
             Edition::Y2024 => {
@@ -217,7 +235,17 @@ impl Tester {
         };
         // The new cluster records into the same trace (which may stream to a file).
         let trace = std::mem::replace(self.world().trace_mut(), Trace::new(false));
-        *self.world() = World::with_service(servers, seed, edition, service, trace);
+        // ...and with the features and clock skew the run was given.
+        let (features, skew) = {
+            let world = self.world();
+            (world.features(), world.clock_skew())
+        };
+        let mut world = World::with_service(servers, seed, edition, service, trace);
+        world.set_features(features);
+        if skew > 0 {
+            world.set_clock_skew(skew);
+        }
+        *self.world() = world;
         for i in 0..servers {
             self.start_server(i);
         }

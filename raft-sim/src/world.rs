@@ -162,6 +162,8 @@ pub struct World {
     pipelined: Option<(SimTime, Stream)>,
     /// The production features nodes start with (all off in the lab).
     features: Features,
+    /// Clocks run within this many percent of the nominal rate (0 in the lab).
+    clock_skew: u64,
     /// Reads asked for (`World::read`) and their answers.
     reads: ReadLog,
 }
@@ -236,6 +238,7 @@ impl World {
             flow: None,
             pipelined: None,
             features: Features::default(),
+            clock_skew: 0,
             reads: ReadLog::default(),
         }
     }
@@ -395,6 +398,25 @@ impl World {
     /// The production features nodes start with.
     pub fn features(&self) -> Features {
         self.features
+    }
+
+    /// Every server's clock runs at its own rate, within `percent` of the nominal one: its
+    /// tick lasts `DEFAULT_TICK · (100 ± percent) / 100`, drawn per server from a stream of
+    /// its own (so runs without skew draw nothing). 0 puts every clock back at the nominal
+    /// rate.
+    pub fn set_clock_skew(&mut self, percent: u64) {
+        let percent = percent.min(90);
+        self.clock_skew = percent;
+        for i in 0..self.servers.len() {
+            let mut draw = Stream::new(self.seed, "clock-skew", i as u64);
+            let rate = 100 - percent + draw.below(2 * percent + 1);
+            self.set_tick(i, DEFAULT_TICK * rate / 100);
+        }
+    }
+
+    /// The clock skew set by [`World::set_clock_skew`] (percent).
+    pub fn clock_skew(&self) -> u64 {
+        self.clock_skew
     }
 
     /// Asks server `i` for a linearizable read (`Event::ReadIndex`); returns the read's id

@@ -199,3 +199,165 @@ fn a_lease_with_clocks_within_its_drift_bound_stays_linearizable() {
     assert!(outcome.result.is_ok(), "{:?}", outcome.result);
     assert!(served > 0, "the lease served reads before it ran out");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lease reads in the Lab 4 key/value service, judged by the linearizability checker
+// ---------------------------------------------------------------------------------------------
+
+use raft_sim::features::RunOptions;
+use raft_sim::kv::kvraft1::{Clerk, KvServer};
+use raft_sim::kv::labrpc::Ends;
+use raft_sim::kv::rpc::KvErr;
+use raft_sim::kv::Rsm;
+use raft_sim::linearizability::{
+    self, Budget, Operation, VersionedKvInput, VersionedKvModel, VersionedKvOutput,
+};
+use raft_sim::{Setup, TestResult};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+type History = Vec<Operation<VersionedKvInput, VersionedKvOutput>>;
+
+/// The 2025 key/value service on three servers with lease reads assuming `drift_bound`
+/// percent; server 0's clock runs 50 % slow, the others' 50 % fast. Once server 0 leads with a
+/// lease, client 1 puts "old"; then server 0 is cut off from the others, client 1 puts "new"
+/// through servers 1 and 2 (at the leader they elect), and meanwhile client 2, which reaches
+/// only server 0, keeps getting the key there, one Get after another. Returns every operation (a Get
+/// still waiting at the end is pending).
+fn kv_behind_a_partition(drift_bound: u32) -> (raft_sim::Outcome, History) {
+    let features = Features {
+        pre_vote: true,
+        check_quorum: true,
+        read_index: true,
+        lease_reads: true,
+        drift_percent: drift_bound,
+    };
+    let options = RunOptions {
+        features,
+        clock_skew_percent: 0,
+    };
+    let none = Setup {
+        servers: 0,
+        reliable: true,
+        snapshot: false,
+    };
+    let trace = raft_sim::trace::Trace::new(false);
+    let t = Tester::with_options(none, Edition::Y2025, 3, trace, options);
+    let history = Rc::new(RefCell::new(History::new()));
+    let record = history.clone();
+    let outcome = run_tester(t, 3, move |t| async move {
+        t.begin("lease reads behind a partition");
+        let service = Rsm::new(3, 3, None, None, || KvServer::new(None));
+        t.make_cluster(3, true, Box::new(service));
+        {
+            let mut world = t.world();
+            // The service's history is the judge here: the read checker would stop the run
+            // at the first stale answer (the test above shows it does).
+            let others: Vec<Invariant> = Invariant::ALL
+                .into_iter()
+                .filter(|&i| i != Invariant::LinearizableReads)
+                .collect();
+            world.checkers_mut().only(&others);
+            world.network_mut().set_extra_latency(2_000);
+            world.set_tick(0, DEFAULT_TICK * 3 / 2);
+            world.set_tick(1, DEFAULT_TICK / 2);
+            world.set_tick(2, DEFAULT_TICK / 2);
+        }
+        lease_at_server_0(&t).await?;
+        let before = Clerk::new(Rc::new(Ends::new(3, 1, &[0, 1, 2])), 3);
+        let put = |value: &'static str, version| VersionedKvInput::put("k", value, version);
+        let call = t.now();
+        let err = before.put(&t, "k", "old", 0).await;
+        let done = VersionedKvOutput::put(err);
+        record
+            .borrow_mut()
+            .push(Operation::completed(1, put("old", 0), call, done, t.now()));
+        lease_at_server_0(&t).await?;
+        {
+            let mut world = t.world();
+            for other in [1, 2] {
+                world.network_mut().set_link(0, other, false);
+                world.network_mut().set_link(other, 0, false);
+            }
+        }
+        let end = t.now() + 2_000 * raft_sim::world::MS;
+        let t2 = t.clone();
+        let reads = record.clone();
+        let reader = t.go(async move {
+            let b = Clerk::new(Rc::new(Ends::new(3, 2, &[0])), 3);
+            while t2.now() < end {
+                let call = t2.now();
+                let index = reads.borrow().len();
+                reads
+                    .borrow_mut()
+                    .push(Operation::pending(2, VersionedKvInput::get("k"), call));
+                let (value, version, err) = b.get(&t2, "k").await;
+                let output = VersionedKvOutput::get(&value, version, err);
+                reads.borrow_mut()[index] =
+                    Operation::completed(2, VersionedKvInput::get("k"), call, output, t2.now());
+            }
+            Ok(())
+        });
+        let a = Clerk::new(Rc::new(Ends::new(3, 3, &[1, 2])), 3);
+        let call = t.now();
+        let err = a.put(&t, "k", "new", 1).await;
+        let done = VersionedKvOutput::put(err);
+        record
+            .borrow_mut()
+            .push(Operation::completed(1, put("new", 1), call, done, t.now()));
+        while t.now() < end {
+            t.sleep(10).await;
+        }
+        drop(reader);
+        t.finish();
+        Ok(())
+    });
+    let history = history.borrow().clone();
+    (outcome, history)
+}
+
+/// Hands leadership to server 0 and waits until it holds a lease.
+async fn lease_at_server_0(t: &Tester) -> TestResult {
+    while !(t.get_state(0).1 && t.world().node(0).is_some_and(|n| n.lease_holds())) {
+        if t.now() > 20_000 * raft_sim::world::MS {
+            return t.fail("server 0 never held a lease");
+        }
+        if let Some(leader) = [1, 2].into_iter().find(|&i| t.get_state(i).1) {
+            t.world().transfer_leader(leader, 0);
+        }
+        t.world().read(0);
+        t.sleep(5).await;
+    }
+    Ok(())
+}
+
+/// Lab 4's service with Gets through lease reads, clocks drifting 50 % against a lease that
+/// assumes none: the old leader's lease outlives the others' stickiness, the clerk behind it
+/// reads the value from before a Put that had already returned, and the linearizability
+/// checker (Lab 4's) rejects the history.
+#[test]
+fn kv_lease_reads_with_clocks_beyond_the_drift_bound_are_not_linearizable() {
+    let (outcome, history) = kv_behind_a_partition(0);
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    let verdict = linearizability::check(&VersionedKvModel, &history, Budget::default()).verdict;
+    assert_eq!(verdict, linearizability::Verdict::NotLinearizable);
+}
+
+/// The same with the drift bound at the real drift (50 %): the lease ends before the others
+/// vote, the old leader cannot confirm the read, and the history is linearizable.
+#[test]
+fn kv_lease_reads_with_clocks_within_the_drift_bound_are_linearizable() {
+    let (outcome, history) = kv_behind_a_partition(50);
+    assert!(outcome.result.is_ok(), "{:?}", outcome.result);
+    let served = history
+        .iter()
+        .filter(|op| op.client == 2 && op.returned.is_some())
+        .count();
+    assert!(served > 0, "the lease served reads after the cut: {history:?}");
+    let verdict = linearizability::check(&VersionedKvModel, &history, Budget::default()).verdict;
+    assert_eq!(
+        verdict,
+        linearizability::Verdict::Linearizable,
+        "{history:?}"
+    );
+}

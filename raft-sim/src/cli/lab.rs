@@ -5,6 +5,7 @@ use super::output::{Out, Stop};
 use super::sweep::{self, Counts, ItemResult};
 use super::WallClock;
 use clap::ValueEnum;
+use raft_sim::features::RunOptions;
 use raft_sim::lab::{self, LabTest};
 use raft_sim::runner::{self, Outcome};
 use raft_sim::trace::Trace;
@@ -47,6 +48,53 @@ pub struct LabArgs {
     /// lab).
     #[arg(long)]
     check_quorum: bool,
+    /// Lab 4 only: every node with ReadIndex (thesis §6.4), and the key/value servers answer
+    /// Gets through it instead of the log. (A new leader's no-op moves Lab 3's indexes.)
+    #[arg(long)]
+    read_index: bool,
+    /// Lab 4 only: lease reads (thesis §6.4.1), with CheckQuorum and ReadIndex.
+    #[arg(long)]
+    lease_reads: bool,
+    /// The clock drift the lease assumes, in percent (default: the --skew given, else 10).
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=90))]
+    drift: Option<u32>,
+    /// Every server's clock runs within this many percent of the nominal rate (drawn per
+    /// server and seed; the lab's clocks are exact).
+    #[arg(long, value_name = "PERCENT", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=90))]
+    skew: u64,
+}
+
+impl LabArgs {
+    /// The cluster the flags ask for, or what is wrong with them for these tests.
+    fn options(&self, tests: &[LabTest]) -> Result<RunOptions, String> {
+        let reads = self.read_index || self.lease_reads;
+        if let Some(lab3) = tests
+            .iter()
+            .find(|t| t.part().starts_with('3'))
+            .filter(|_| reads)
+        {
+            return Err(format!(
+                "--read-index and --lease-reads are for Lab 4 (a new leader's no-op moves Lab 3's log indexes), and {} is a Lab 3 test: add --run 4",
+                lab3.go_name
+            ));
+        }
+        let features = Features {
+            pre_vote: self.pre_vote,
+            check_quorum: self.check_quorum || self.lease_reads,
+            read_index: reads,
+            lease_reads: self.lease_reads,
+            drift_percent: self.drift.unwrap_or(match self.skew {
+                0 => Features::default().drift_percent,
+                skew => skew as u32,
+            }),
+        };
+        features.check()?;
+        Ok(RunOptions {
+            features,
+            clock_skew_percent: self.skew,
+        })
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -111,10 +159,9 @@ pub fn run(args: LabArgs) -> ExitCode {
         },
         progress: (sweeping && !matches!(trace, TraceTo::Stdout)).then_some(total),
     };
-    let features = Features {
-        pre_vote: args.pre_vote,
-        check_quorum: args.check_quorum,
-        ..Features::default()
+    let cluster = match args.options(&tests) {
+        Ok(cluster) => cluster,
+        Err(why) => return usage_error(&why),
     };
     // Lab 3 runs in both editions; each Lab 4 test only in its own.
     let in_edition: Vec<Vec<usize>> = editions
@@ -140,8 +187,8 @@ pub fn run(args: LabArgs) -> ExitCode {
         runs,
         options,
         &mut out,
-        |&run: &Run| run_one(&tests, run, &trace, features),
-        |out, run, result| tally.record(out, &tests, run, result, sweeping, features),
+        |&run: &Run| run_one(&tests, run, &trace, cluster),
+        |out, run, result| tally.record(out, &tests, run, result, sweeping, cluster),
     );
     let wall = clock.elapsed_secs();
     match swept.and_then(|()| tally.summary(&out, sweeping, wall)) {
@@ -216,11 +263,11 @@ fn run_one(
     tests: &[LabTest],
     (test, edition, seed): Run,
     trace: &TraceTo,
-    features: Features,
+    options: RunOptions,
 ) -> Result<Ran, Stop> {
     let test = &tests[test];
     let clock = WallClock::start();
-    let run = |trace| runner::run_featured(test, edition, seed, trace, features);
+    let run = |trace| runner::run_featured(test, edition, seed, trace, options);
     let (outcome, destination) = match trace {
         TraceTo::Nowhere => (run(Trace::new(false)), None),
         TraceTo::Stdout => {
@@ -228,10 +275,10 @@ fn run_one(
             let outcome = run(runner::traced_to(test, edition, seed, out));
             (outcome, Some("standard output".to_string()))
         }
-        TraceTo::File(path) => traced_to_file(test, edition, seed, path, features)?,
+        TraceTo::File(path) => traced_to_file(test, edition, seed, path, options)?,
         TraceTo::Dir(dir) => {
             let name = format!("{}-{}-{seed}.trace", test.go_name, edition.year());
-            traced_to_file(test, edition, seed, &dir.join(name), features)?
+            traced_to_file(test, edition, seed, &dir.join(name), options)?
         }
     };
     if let (Some(error), Some(destination)) = (&outcome.trace_error, destination) {
@@ -249,12 +296,12 @@ fn traced_to_file(
     edition: Edition,
     seed: u64,
     path: &Path,
-    features: Features,
+    options: RunOptions,
 ) -> Result<(Outcome, Option<String>), Stop> {
     let shown = path.display().to_string();
     let file = File::create(path).map_err(|e| Stop::io(&format!("creating {shown}"), &e))?;
     let trace = runner::traced_to(test, edition, seed, Box::new(BufWriter::new(file)));
-    let outcome = runner::run_featured(test, edition, seed, trace, features);
+    let outcome = runner::run_featured(test, edition, seed, trace, options);
     Ok((outcome, Some(shown)))
 }
 
@@ -274,7 +321,7 @@ impl Tally {
         run: Run,
         result: ItemResult<Result<Ran, Stop>>,
         sweeping: bool,
-        features: Features,
+        options: RunOptions,
     ) -> Result<(), Stop> {
         let Ran { outcome, wall } = match result {
             Ok(ran) => ran?,
@@ -294,7 +341,7 @@ impl Tally {
                 }
             }
             Ok(_) => {}
-            Err(failure) => print_failure(out, &outcome, failure, features)?,
+            Err(failure) => print_failure(out, &outcome, failure, options)?,
         }
         self.counts.count(!outcome.passed(), wall, outcome);
         Ok(())
@@ -348,7 +395,7 @@ fn print_failure(
     out: &Out,
     outcome: &Outcome,
     failure: &Failure,
-    features: Features,
+    options: RunOptions,
 ) -> Result<(), Stop> {
     out.line(format!("{} ... FAILED", outcome.description))?;
     out.line(format!(
@@ -362,15 +409,32 @@ fn print_failure(
         failure.time as f64 / 1e6
     ))?;
     out.line(format!("    check:   {}", failure.message))?;
-    let mut flags = String::new();
-    if features.pre_vote {
-        flags.push_str(" --pre-vote");
-    }
-    if features.check_quorum {
-        flags.push_str(" --check-quorum");
-    }
+    let flags = replay_flags(options);
     out.line(format!("    replay:  {}{flags}", outcome.replay_command()))?;
     out.line(format!("    see:     {}", outcome.timeline_command()))
+}
+
+/// The flags that rebuild a run's cluster, for its replay command.
+fn replay_flags(options: RunOptions) -> String {
+    let f = options.features;
+    let mut flags = String::new();
+    for (on, flag) in [
+        (f.pre_vote, " --pre-vote"),
+        (f.check_quorum && !f.lease_reads, " --check-quorum"),
+        (f.read_index && !f.lease_reads, " --read-index"),
+        (f.lease_reads, " --lease-reads"),
+    ] {
+        if on {
+            flags.push_str(flag);
+        }
+    }
+    if f.lease_reads {
+        flags.push_str(&format!(" --drift {}", f.drift_percent));
+    }
+    if options.clock_skew_percent > 0 {
+        flags.push_str(&format!(" --skew {}", options.clock_skew_percent));
+    }
+    flags
 }
 
 /// A title that a later one superseded before any "Passed" line (the lab prints it alone).
@@ -453,7 +517,7 @@ mod tests {
                 Ok(Ran { outcome, wall: 0.0 })
             },
             |out, run, result| {
-                tally.record(out, &tests, run, result, sweeping, Features::default())?;
+                tally.record(out, &tests, run, result, sweeping, RunOptions::default())?;
                 match tally.counts.done {
                     n if n == seeds => Err(Stop::BrokenPipe), // stop the endless sweep here
                     _ => Ok(()),
@@ -510,7 +574,7 @@ mod tests {
                 run,
                 Err("index out of bounds".into()),
                 true,
-                Features::default(),
+                RunOptions::default(),
             )
             .expect("printed");
         let text = String::from_utf8(printed.borrow().clone()).unwrap();

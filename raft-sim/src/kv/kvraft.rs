@@ -6,7 +6,8 @@
 //! every earlier one. The state machine therefore keeps just the last number it performed
 //! for each clerk, and skips a write it has already performed; that table is part of the
 //! snapshot, so a restart or an installed snapshot does not forget it. Gets go through the log
-//! too, so a leader cut off in a minority cannot answer with a stale value.
+//! too, so a leader cut off in a minority cannot answer with a stale value; or, with ReadIndex,
+//! through Raft's read index (see `rsm::read`).
 
 use super::labrpc::{self, Ends};
 use super::rpc::KvErr;
@@ -139,6 +140,9 @@ pub async fn get(t: &Tester, server: usize, key: String) -> GetReply {
     });
     let result = match stale {
         Some(value) => Ok(value),
+        None if rsm::reads_skip_the_log(t) => {
+            rsm::read::<KvServer, _>(t, server, |m| m.local_get(&key).cloned()).await
+        }
         None => rsm::submit::<KvServer>(t, server, Request::Get { key }).await,
     };
     match result {

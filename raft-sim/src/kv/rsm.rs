@@ -11,6 +11,11 @@
 //! It never times out otherwise: a leader cut off in a minority keeps its requests pending
 //! until it learns of a newer term.
 //!
+//! Reads: with ReadIndex on (`Features::read_index`), Gets skip the log: [`read`] asks Raft
+//! for a read index and serves the Get from the state machine once it has applied through it.
+//! A new leader's no-op entry (an empty command) is then part of the log; it executes
+//! nothing.
+//!
 //! Snapshots (§7 of the Raft paper): when `maxraftstate` is set and the persisted Raft state
 //! has grown to it, the server hands Raft its state machine's snapshot right after applying;
 //! a restart restores from the persisted snapshot, and an installed snapshot replaces the
@@ -18,6 +23,7 @@
 
 use super::rpc::KvErr;
 use super::Bug;
+use crate::reads::ReadOutcome;
 use crate::rng::Stream;
 use crate::service::Service;
 use crate::tester::Tester;
@@ -174,9 +180,24 @@ impl<SM: StateMachine> Service for Rsm<SM> {
         command: &[u8],
         durable: &PersistentState,
     ) -> Result<Option<SharedBytes>, String> {
+        let maxraftstate = self.maxraftstate;
+        if command.is_empty() {
+            // A new leader's no-op (raft-core with ReadIndex): nothing to execute, but a
+            // request waiting at this index lost its place.
+            let replica = self
+                .replica(server)
+                .ok_or_else(|| format!("server {server} applied while down"))?;
+            for waiter in replica.waiters.values_mut().filter(|w| w.index == index) {
+                waiter.outcome = Some(Outcome::Lost);
+                if let Some(waker) = waiter.waker.take() {
+                    waker.wake();
+                }
+            }
+            let full = maxraftstate.is_some_and(|max| durable.raft_state_size() >= max);
+            return Ok(full.then(|| replica.machine.snapshot().into()));
+        }
         let op: Op<SM::Request> = postcard::from_bytes(command)
             .map_err(|e| format!("server {server} applied an undecodable command: {e}"))?;
-        let maxraftstate = self.maxraftstate;
         let replica = self
             .replica(server)
             .ok_or_else(|| format!("server {server} applied while down"))?;
@@ -303,6 +324,50 @@ pub async fn submit<SM: StateMachine>(
         if term != started.term || !leader {
             forget(t);
             return Err(KvErr::ErrWrongLeader);
+        }
+    }
+}
+
+/// Whether the servers answer reads without the log: the run's nodes have ReadIndex on
+/// (thesis §6.4; with lease reads, §6.4.1, when the lease holds).
+pub fn reads_skip_the_log(t: &Tester) -> bool {
+    t.world().features().read_index
+}
+
+/// A linearizable read on `server` without the log: asks its Raft for a read
+/// (`Event::ReadIndex`), waits for `ReadReady`, then runs `read` on the server's state
+/// machine, which by then has applied every write committed before the read was asked for.
+/// `ErrWrongLeader` if the read fails (no leader known, leadership changed, no answer) or the
+/// server dies meanwhile; a follower forwards the read to its leader and answers itself.
+pub async fn read<SM: StateMachine, T>(
+    t: &Tester,
+    server: usize,
+    read: impl FnOnce(&SM) -> T,
+) -> Result<T, KvErr> {
+    let asked = {
+        let mut world = t.world();
+        match world.is_alive(server) {
+            true => world.read(server).map(|id| (id, world.incarnation(server))),
+            false => None,
+        }
+    };
+    let Some((id, incarnation)) = asked else {
+        return Err(KvErr::ErrWrongLeader);
+    };
+    loop {
+        let (outcome, alive) = {
+            let world = t.world();
+            let alive = world.is_alive(server) && world.incarnation(server) == incarnation;
+            (world.read_outcome(id), alive)
+        };
+        match outcome {
+            _ if !alive => return Err(KvErr::ErrWrongLeader),
+            Some(ReadOutcome::Ready { .. }) => {
+                let value = with_rsm(t, |rsm: &mut Rsm<SM>| rsm.state_machine(server).map(read));
+                return value.ok_or(KvErr::ErrWrongLeader);
+            }
+            Some(ReadOutcome::Failed(_)) => return Err(KvErr::ErrWrongLeader),
+            None => t.sleep(1).await,
         }
     }
 }
