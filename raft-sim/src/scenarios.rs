@@ -27,6 +27,9 @@
 //! | `ring` | every server reaches only its two neighbours: each sees a different majority |
 //! | `transfer_target_crash` | the target of a leadership transfer crashes mid-transfer |
 //! | `stale_term_rejoin` | a node with an old term returns as the leader crashes (etcd 8243) |
+//!
+//! [`lease_behind_a_partition`] shows the lease's clock assumption: with clocks within the
+//! drift bound a leader cut off serves no stale read; beyond it, it does.
 
 use crate::features::Features;
 use crate::runner::run_tester;
@@ -464,4 +467,70 @@ async fn stale_term_rejoin(
     }
     until_end(&t, &fault).await;
     Ok(())
+}
+
+// ---- leases and clock drift ----------------------------------------------------------------
+
+/// Three servers with lease reads assuming `drift_bound` percent of clock drift; server 0's
+/// clock runs 50 % slow and the others' 50 % fast. Leadership is handed to server 0 until it
+/// holds a lease; then it is cut off from both others while a client keeps reading at it
+/// (every 11 ms, for a second) and writing at whoever leads among the others. Returns the run
+/// (failed by the Linearizable Reads checker if the old leader served a stale read) and how
+/// many reads the old leader served after the cut. With the bound at the real drift (50),
+/// none is stale; below it, the lease outlives the others' stickiness.
+pub fn lease_behind_a_partition(drift_bound: u32, seed: u64) -> (crate::runner::Outcome, u64) {
+    let features = Features {
+        pre_vote: true,
+        check_quorum: true,
+        read_index: true,
+        lease_reads: true,
+        drift_percent: drift_bound,
+    };
+    let mut world = World::new(3, seed, Edition::Y2024, false, false);
+    world.set_features(features);
+    world.set_tick(0, crate::world::DEFAULT_TICK * 3 / 2);
+    for follower in [1, 2] {
+        world.set_tick(follower, crate::world::DEFAULT_TICK / 2);
+    }
+    let t = Tester::with_world(world, seed);
+    let served = Rc::new(Cell::new(0));
+    let count = served.clone();
+    let outcome = run_tester(t, seed, move |t| async move {
+        t.begin("lease behind a partition");
+        for i in 0..3 {
+            t.start_server(i);
+            t.connect(i);
+        }
+        while !(t.get_state(0).1 && t.world().node(0).is_some_and(|n| n.lease_holds())) {
+            if t.now() > 20_000 * MS {
+                return t.fail("server 0 never held a lease");
+            }
+            if let Some(leader) = [1, 2].into_iter().find(|&i| t.get_state(i).1) {
+                t.world().transfer_leader(leader, 0);
+            }
+            t.world().read(0);
+            t.start(0, Value::Int(-1));
+            t.sleep(10).await;
+        }
+        t.disconnect(0);
+        for k in 0..100 {
+            let asked = t.world().read(0);
+            if let Some(id) = asked {
+                t.sleep(1).await;
+                let outcome = t.world().read_outcome(id);
+                if matches!(outcome, Some(crate::reads::ReadOutcome::Ready { .. })) {
+                    count.set(count.get() + 1);
+                }
+            }
+            for i in [1, 2] {
+                if t.get_state(i).1 {
+                    t.start(i, Value::Int(k));
+                }
+            }
+            t.sleep(10).await;
+        }
+        t.finish();
+        Ok(())
+    });
+    (outcome, served.get())
 }

@@ -106,76 +106,12 @@ use raft_sim::tester::Tester;
 use raft_sim::world::{Edition, World, DEFAULT_TICK};
 use raft_sim::Value;
 
-/// Three servers with lease reads assuming clocks within `drift_bound` percent. The leader's
-/// clock runs 50 % slow and the followers' 50 % fast. Once the leader holds its lease, it is
-/// cut off from both followers while a client keeps reading at it; the followers elect a new
-/// leader as soon as they stop refusing votes, and a client writes there. Returns the run and
-/// how many reads the old leader served after it was cut off.
-fn partitioned_lease_holder(drift_bound: u32) -> (Outcome, u64) {
-    let features = Features {
-        pre_vote: true,
-        check_quorum: true,
-        read_index: true,
-        lease_reads: true,
-        drift_percent: drift_bound,
-    };
-    let mut world = World::new(3, 7, Edition::Y2024, false, false);
-    world.set_features(features);
-    world.set_tick(0, DEFAULT_TICK * 3 / 2);
-    for follower in [1, 2] {
-        world.set_tick(follower, DEFAULT_TICK / 2);
-    }
-    let t = Tester::with_world(world, 7);
-    let served = std::rc::Rc::new(std::cell::Cell::new(0));
-    let count = served.clone();
-    let outcome = run_tester(t, 7, move |t| async move {
-        t.begin("lease under skew");
-        for i in 0..3 {
-            t.start_server(i);
-            t.connect(i);
-        }
-        // Hand leadership to server 0 (the slow clock) and wait for its lease.
-        while !(t.get_state(0).1 && t.world().node(0).is_some_and(|n| n.lease_holds())) {
-            if t.now() > 20_000 * raft_sim::world::MS {
-                return t.fail("server 0 never held a lease");
-            }
-            if let Some(leader) = [1, 2].into_iter().find(|&i| t.get_state(i).1) {
-                t.world().transfer_leader(leader, 0);
-            }
-            t.world().read(0);
-            t.start(0, Value::Int(-1));
-            t.sleep(10).await;
-        }
-        t.disconnect(0);
-        for k in 0..100 {
-            // Reads at the old leader, writes at whoever leads among the others.
-            let asked = t.world().read(0);
-            if let Some(id) = asked {
-                t.sleep(1).await;
-                let outcome = t.world().read_outcome(id);
-                if matches!(outcome, Some(ReadOutcome::Ready { .. })) {
-                    count.set(count.get() + 1);
-                }
-            }
-            for i in [1, 2] {
-                if t.get_state(i).1 {
-                    t.start(i, Value::Int(k));
-                }
-            }
-            t.sleep(10).await;
-        }
-        t.finish();
-        Ok(())
-    });
-    (outcome, served.get())
-}
-
 /// The lease's assumption is real: with clocks drifting beyond the configured bound, the old
 /// leader's lease outlives the followers' stickiness, a new leader commits, and the old one
 /// serves a read that misses those writes. The Linearizable Reads checker catches it.
 #[test]
 fn a_lease_with_clocks_beyond_its_drift_bound_serves_a_stale_read() {
-    let (outcome, served) = partitioned_lease_holder(0);
+    let (outcome, served) = scenarios::lease_behind_a_partition(0, 7);
     let failure = outcome.result.expect_err("a stale read");
     assert_eq!(
         outcome.invariant,
@@ -195,7 +131,7 @@ fn a_lease_with_clocks_beyond_its_drift_bound_serves_a_stale_read() {
 /// it served was fresh.
 #[test]
 fn a_lease_with_clocks_within_its_drift_bound_stays_linearizable() {
-    let (outcome, served) = partitioned_lease_holder(50);
+    let (outcome, served) = scenarios::lease_behind_a_partition(50, 7);
     assert!(outcome.result.is_ok(), "{:?}", outcome.result);
     assert!(served > 0, "the lease served reads before it ran out");
 }

@@ -74,7 +74,33 @@ fn table(out: &Out, chosen: &[Scenario], sweep: &SweepArgs) -> Result<bool, Stop
         }
         out.line(format!("{row} ({})", secs(scenario.bound)))?;
     }
+    if chosen.len() == scenarios::all().len() {
+        clean &= lease(out, seeds)?;
+    }
     Ok(clean)
+}
+
+/// The lease behind a partition, clocks 50 % apart, the lease assuming that much: no seed may
+/// serve a stale read.
+fn lease(out: &Out, seeds: std::ops::RangeInclusive<u64>) -> Result<bool, Stop> {
+    let (mut served, mut stale) = (0, Vec::new());
+    let count = seeds.end() - seeds.start() + 1;
+    for seed in seeds {
+        let (outcome, reads) = scenarios::lease_behind_a_partition(50, seed);
+        served += reads;
+        if let Err(failure) = outcome.result {
+            stale.push(format!("seed {seed}: {}", failure.message));
+        }
+    }
+    out.line(format!(
+        "lease behind a partition, clocks ±50 %, lease assuming 50 %: {served} reads served \
+         after the cut over {count} seeds, {} runs failed",
+        stale.len()
+    ))?;
+    for line in &stale {
+        out.line(format!("  ! {line}"))?;
+    }
+    Ok(stale.is_empty())
 }
 
 /// "3/3 0.00s 0.01s", or with an error count.
