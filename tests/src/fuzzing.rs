@@ -207,13 +207,14 @@ impl MiniCluster {
     }
 }
 
-/// One node fed an arbitrary event sequence (ticks, proposals, snapshots, and messages decoded
-/// from the bytes) never panics, and its internal invariants hold after every step (they are
-/// asserted in debug builds).
+/// One node fed an arbitrary event sequence (ticks, proposals, snapshots, leadership
+/// transfers, reads, and messages decoded from the bytes) never panics, and its internal
+/// invariants hold after every step (they are asserted in debug builds).
 ///
 /// The first byte says where the node starts: if it is odd, a length byte and that many bytes
 /// of an encoded state's body follow, and the node is restored from them (inputs whose state
 /// does not decode end there: `decode_state` covers those); otherwise the node starts fresh.
+/// Its bits 4 to 7 turn on PreVote, CheckQuorum, ReadIndex and lease reads.
 pub fn step_events(data: &[u8]) {
     let Some((&head, mut rest)) = data.split_first() else {
         return;
@@ -232,12 +233,24 @@ pub fn step_events(data: &[u8]) {
         None
     };
     let peers = vec![NodeId(0), NodeId(1), NodeId(2)];
-    let config = Config::new(NodeId(0), peers, 7);
+    let mut config = Config::new(NodeId(0), peers, 7);
+    // The first byte's high bits turn the production features on.
+    config.pre_vote = head & 0x10 != 0;
+    config.lease_reads = head & 0x80 != 0;
+    config.check_quorum = head & 0x20 != 0 || config.lease_reads;
+    config.read_index = head & 0x40 != 0 || config.lease_reads;
     let mut node = RaftNode::new(config, restored).expect("a decoded state restores");
     while let Some((&kind, tail)) = rest.split_first() {
         rest = tail;
         let event = match kind % 8 {
             0..=2 => Event::Tick,
+            // Half the would-be proposals with the top bit set are transfers and reads.
+            3 if kind & 0xC0 == 0xC0 => Event::TransferLeader {
+                to: NodeId(u64::from(kind >> 3) % 4),
+            },
+            3 if kind & 0x80 != 0 => Event::ReadIndex {
+                id: u64::from(kind),
+            },
             3 => Event::Propose {
                 command: SharedBytes::from(&[kind][..]),
             },
