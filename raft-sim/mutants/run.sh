@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the swarm against deliberately broken copies of raft-core, one per patch in this
-# directory, and reports for each the first seed that caught it (class and checker), and
-# whether the named liveness scenarios (`raft-sim scenarios`, seeds 1..=3) did. With
+# directory, and reports for each the first seed that caught it (class and checker), once with
+# the production features off (the plain core) and once with every one on, and whether the
+# named liveness scenarios (`raft-sim scenarios`, seeds 1..=3) did. With
 # LAB_SEEDS=A..=B it also says whether the lab suite over those seeds caught it.
 #
 #   raft-sim/mutants/run.sh [SEEDS] [MUTANT...]      e.g.  raft-sim/mutants/run.sh 1..501 figure8
 #
-# SEEDS defaults to 1..501. Exit status 0 only if the swarm or the scenarios caught every
-# mutant.
+# SEEDS defaults to 1..501. Exit status 0 only if one of the sweeps or the scenarios caught
+# every mutant.
 # The workspace is copied to a temporary directory (the checkout is never modified); builds
 # share target/mutants so only raft-core and raft-sim recompile per mutant.
 set -euo pipefail
@@ -23,15 +24,31 @@ copy="$(mktemp -d)"
 trap 'rm -rf "$copy"' EXIT
 export CARGO_TARGET_DIR="$root/target/mutants"
 missed=0
-printf '%-30s %-8s %-9s %-22s %-10s %-10s %s\n' mutant seed class invariant "seeds run" scenarios "lab ${LAB_SEEDS:-(not run)}"
+
+# The first failing seed of a swarm sweep with `--features $1`: "SEED CLASS INVARIANT" (the
+# invariant's words joined by "_"), or "-" if no seed failed.
+first_failure() {
+    local out first invariant
+    out="$("$CARGO_TARGET_DIR/release/raft-sim" swarm --seeds "$seeds" --features "$1" --fail-fast 2>&1 || true)"
+    first="$(printf '%s\n' "$out" | awk '$1 ~ /^[0-9]+$/ && ($2=="safety"||$2=="liveness"||$2=="panic") {print; exit}')"
+    if [ -z "$first" ]; then
+        echo "-"
+        return
+    fi
+    invariant="$(printf '%s\n' "$first" | awk '{for (i=3;i<=NF;i++) if ($i ~ /^[0-9.]+s$/) break; else printf "%s%s", (i>3?"_":""), $i}')"
+    set -- $first
+    echo "$1 $2 $invariant"
+}
+
+row='%-30s %-34s %-34s %-10s %s\n'
+printf "$row" mutant "swarm, features off" "swarm, every feature on" scenarios "lab ${LAB_SEEDS:-(not run)}"
 for name in "${mutants[@]}"; do
     rm -rf "$copy/ws" && mkdir -p "$copy/ws"
     (cd "$root" && tar --exclude=./target -cf - .) | tar -xf - -C "$copy/ws"
     patch -s -p1 -d "$copy/ws" < "$here/$name.patch"
     cargo build -q --release -p raft-sim --manifest-path "$copy/ws/Cargo.toml"
-    out="$("$CARGO_TARGET_DIR/release/raft-sim" swarm --seeds "$seeds" --fail-fast 2>&1 || true)"
-    first="$(printf '%s\n' "$out" | awk '$1 ~ /^[0-9]+$/ && ($2=="safety"||$2=="liveness"||$2=="panic") {print; exit}')"
-    ran="$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) seeds, .*/\1/p')"
+    plain="$(first_failure none)"
+    featured="$(first_failure all)"
     scenarios="missed"
     if ! "$CARGO_TARGET_DIR/release/raft-sim" scenarios --seeds 1..=3 >/dev/null 2>&1; then
         scenarios="caught"
@@ -44,15 +61,8 @@ for name in "${mutants[@]}"; do
             lab="caught"
         fi
     fi
-    if [ -n "$first" ]; then
-        set -- $first
-        invariant="$3"
-        [ "$invariant" = "-" ] || invariant="$(printf '%s\n' "$first" | awk '{for (i=3;i<=NF;i++) if ($i ~ /s$/ && $i ~ /^[0-9.]+s$/) break; else printf "%s%s", (i>3?" ":""), $i}')"
-        printf '%-30s %-8s %-9s %-22s %-10s %-10s %s\n' "$name" "$1" "$2" "$invariant" "$ran" "$scenarios" "$lab"
-    elif [ "$scenarios" = caught ]; then
-        printf '%-30s %-8s %-9s %-22s %-10s %-10s %s\n' "$name" "-" "-" "-" "$ran" "$scenarios" "$lab"
-    else
-        printf '%-30s %-8s %-9s %-22s %-10s %-10s %s\n' "$name" "-" "MISSED" "-" "$ran" "$scenarios" "$lab"
+    printf "$row" "$name" "$plain" "$featured" "$scenarios" "$lab"
+    if [ "$plain" = "-" ] && [ "$featured" = "-" ] && [ "$scenarios" = missed ]; then
         missed=$((missed + 1))
     fi
 done
