@@ -17,6 +17,11 @@
 //! [`Event::Persisted`]). Followers learn a new commit index at once, not at the next
 //! heartbeat.
 //!
+//! To run it in a real process (a clock, sockets, a disk), read [`embedding`]: restart from
+//! disk and the service's snapshot, seeds, tick length and late ticks, group commit and what
+//! must be durable before which action. [`wal`] is a write-ahead log format for the durable
+//! changes, with a replay that stops at a torn write.
+//!
 //! Time is [`Event::Tick`]s; [`Config`] says how many make a heartbeat interval and an
 //! election timeout. The only randomness is a `ChaCha8Rng` seeded from [`Config::seed`], so the
 //! same configuration and the same events give byte-identical actions.
@@ -72,6 +77,7 @@ mod batch;
 mod commit_notice;
 mod config;
 mod election;
+pub mod embedding;
 mod follower;
 mod group;
 #[cfg(debug_assertions)]
@@ -86,6 +92,7 @@ mod pipeline;
 mod progress;
 mod snapshot;
 mod types;
+pub mod wal;
 
 pub use config::{Config, ConfigError};
 pub use io::{Action, Event};
