@@ -78,7 +78,7 @@ impl Client {
         };
         let request = protocol::encode(&ClientRequest::Command(command));
         let deadline = Instant::now() + self.timeouts.deadline;
-        let mut attempts = 0;
+        let mut attempts = 0usize;
         while Instant::now() < deadline {
             let target = self.leader;
             match self.ask(target, &request).await {
@@ -92,7 +92,7 @@ impl Client {
                 _ => self.leader = (target + 1) % self.servers.len(),
             }
             attempts += 1;
-            if attempts % self.servers.len() == 0 {
+            if attempts.is_multiple_of(self.servers.len()) {
                 tokio::time::sleep(ROUND_PAUSE).await;
             }
         }
