@@ -290,7 +290,7 @@ fn check_wal(data: &[u8]) {
     for record in &decoded.records {
         encoded.clear();
         wal::encode_record(record, &mut encoded).expect("a decoded record fits");
-        assert_eq!(wal::decode(&encoded).records, [record.clone()]);
+        assert_eq!(wal::decode(&encoded).records, std::slice::from_ref(record));
     }
     let prefix = wal::decode(&data[..decoded.valid_len]);
     assert_eq!((prefix.records, prefix.stop), (decoded.records, None));
