@@ -5,7 +5,9 @@
 //! appends a torn write to the victim's log. Every operation's call and return are recorded
 //! in real time, and the whole history must be linearizable (`raft_sim::linearizability`);
 //! every acknowledged append must be in the final values exactly once; every torn write must
-//! have been cut off exactly, and nothing before it.
+//! have been cut off exactly, and nothing before it. At the end the servers are frozen
+//! (SIGSTOP lets a write in progress finish) and their logs must replay without a bad record
+//! and agree with each other (Log Matching, §5.3).
 //!
 //! Timeouts serve liveness only and are generous (a loaded 2-core machine can stall a process
 //! for a second): an operation that gets no answer within its deadline is recorded as one that
@@ -18,6 +20,7 @@
 //! Cutting acknowledged bytes would be a disk that loses fsynced data, which Raft does not
 //! tolerate (a node that forgets its vote can vote twice in a term).
 
+#![cfg(unix)] // signals
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)] // real processes, real time
 
 #[allow(dead_code)] // the test uses the client side only
@@ -30,7 +33,7 @@ mod client;
 
 use client::{Client, Timeouts};
 use protocol::Op;
-use raft_core::{wal, Entry, LogAppend, PersistChange, SharedBytes};
+use raft_core::{wal, Entry, LogAppend, PersistChange, PersistentState, SharedBytes};
 use raft_sim::linearizability::{self, Budget, KvInput, KvModel, KvOutput, Operation, Verdict};
 use raft_sim::rng::Stream;
 use std::fs::{self, File, OpenOptions};
@@ -183,6 +186,26 @@ impl Cluster {
         self.wait_listening(i);
     }
 
+    /// Sends `signal` to server `i` (a running one).
+    fn signal(&self, i: usize, signal: &str) {
+        let pid = self.servers[i].child.as_ref().expect("a live server").id();
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .expect("kill(1)");
+        assert!(status.success(), "kill -{signal} {pid}: {status}");
+    }
+
+    /// Server `i`'s log, read while the server is stopped (SIGSTOP lets a write in progress
+    /// finish, so the file holds whole writes only), replayed.
+    fn frozen_log(&self, i: usize) -> wal::Replay {
+        self.signal(i, "STOP");
+        let bytes = fs::read(self.servers[i].dir.join("wal"));
+        self.signal(i, "CONT");
+        let bytes = bytes.expect("a log");
+        wal::replay(&bytes).unwrap_or_else(|e| panic!("node {}: {e}", i + 1))
+    }
+
     fn is_up(&self, i: usize) -> bool {
         self.servers[i].child.is_some()
     }
@@ -316,10 +339,24 @@ fn nemesis(cluster: &Mutex<Cluster>, stop: &AtomicBool) -> Vec<Tear> {
         victims.iter().for_each(|&v| cluster.kill(v));
         pause(&mut rng, 200, 400);
         for &v in &victims {
-            if round < 3 || rng.chance(500) {
-                tears.push(tear(&cluster, v, round, &mut rng));
-            }
+            let torn = (round < 3 || rng.chance(500)).then(|| tear(&cluster, v, round, &mut rng));
             cluster.restart(v);
+            if let Some(tear) = torn {
+                // The restart cut the torn write off: nothing after the good records is bad.
+                let log = cluster.frozen_log(v);
+                assert_eq!(
+                    log.torn,
+                    None,
+                    "node {}: the torn write is still there",
+                    v + 1
+                );
+                assert!(
+                    log.valid_len as u64 >= tear.offset,
+                    "node {}: lost records",
+                    v + 1
+                );
+                tears.push(tear);
+            }
         }
         round += 1;
     }
@@ -430,7 +467,9 @@ fn scenario(server_args: &'static [&'static str]) {
     let all = futures_join(&runtime, clients.collect());
     let client_phase = start.elapsed();
     stop.store(true, Ordering::Relaxed);
-    let tears = nemesis.join().expect("the nemesis ran");
+    let tears = nemesis
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     let Some(mut recorded) = all else {
         panic!(
             "the clients did not finish within {CLIENT_PHASE_LIMIT:?}\n{}",
@@ -476,7 +515,8 @@ fn scenario(server_args: &'static [&'static str]) {
     let pending = history.iter().filter(|op| op.returned.is_none()).count();
     let result = linearizability::check(&KvModel, &history, Budget::default());
     if result.verdict != Verdict::Linearizable {
-        let page = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("real_cluster_history.html");
+        let name = format!("real_cluster{}.html", server_args.concat());
+        let page = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         let micros = |t: u64| format!("{:.3}s", t as f64 / 1e6);
         let _ = linearizability::write_visualization(
             &KvModel,
@@ -538,6 +578,27 @@ fn scenario(server_args: &'static [&'static str]) {
         );
         assert!(log.contains(&expected), "expected {expected:?} in\n{log}");
     }
+    // The logs on disk: whole, and in agreement.
+    let states: Vec<PersistentState> = (0..SERVERS)
+        .map(|i| {
+            let log = cluster.frozen_log(i);
+            assert_eq!(
+                log.torn,
+                None,
+                "node {}: a bad record at byte {}",
+                i + 1,
+                log.valid_len
+            );
+            log.state
+        })
+        .collect();
+    for a in 0..SERVERS {
+        for b in a + 1..SERVERS {
+            if let Err(why) = log_matching(&states[a], &states[b]) {
+                panic!("nodes {} and {}: {why}", a + 1, b + 1);
+            }
+        }
+    }
     let logs = cluster.all_logs();
     let compactions = logs.matches("compacted through").count();
     let installs = logs.matches("installed the leader's snapshot").count();
@@ -553,6 +614,49 @@ fn scenario(server_args: &'static [&'static str]) {
         test_start.elapsed().as_secs_f64(),
         result.stats.steps
     );
+}
+
+/// Log Matching (§5.3) between two durable logs: where they hold an entry of the same index
+/// and term, they hold the same entries up to there (as far as both still hold entries).
+fn log_matching(a: &PersistentState, b: &PersistentState) -> Result<(), String> {
+    let first = a.snapshot.index.max(b.snapshot.index).next();
+    let last = a.last_index().min(b.last_index());
+    let entry = |s: &PersistentState, index: u64| {
+        s.entries[(index - s.snapshot.index.0 - 1) as usize].clone()
+    };
+    let matching = (first.0..=last.0)
+        .rev()
+        .find(|&i| entry(a, i).term == entry(b, i).term);
+    for index in first.0..=matching.unwrap_or(0) {
+        if entry(a, index) != entry(b, index) {
+            return Err(format!(
+                "logs differ at {index}, below a common entry at {matching:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn log_matching_finds_logs_that_differ_below_a_common_entry() {
+    let state = |terms: &[u64], commands: &str| PersistentState {
+        hard_state: raft_core::HardState {
+            term: raft_core::Term(9),
+            voted_for: None,
+        },
+        snapshot: Default::default(),
+        entries: (terms.iter().zip(commands.bytes()))
+            .map(|(&term, c)| Entry {
+                term: raft_core::Term(term),
+                command: SharedBytes::from(&[c][..]),
+            })
+            .collect(),
+    };
+    let a = state(&[1, 1, 2, 3], "abcd");
+    assert_eq!(log_matching(&a, &state(&[1, 1, 2, 4], "abcx")), Ok(()));
+    assert_eq!(log_matching(&a, &state(&[1, 1], "ab")), Ok(()));
+    assert!(log_matching(&a, &state(&[1, 1, 2], "axc")).is_err());
+    assert!(log_matching(&a, &state(&[1, 1, 2, 3], "abcx")).is_err());
 }
 
 /// Runs the clients to the end, or gives up after [`CLIENT_PHASE_LIMIT`].

@@ -28,7 +28,8 @@ pub struct Store {
     file: File,
     /// Bytes in the file.
     len: u64,
-    /// The file's length right after the last compaction (0 at start).
+    /// The file's length right after the last compaction or at start: a restarted node
+    /// compacts once it has appended as much again, not at once.
     compacted_len: u64,
     state: PersistentState,
     fsync: bool,
@@ -104,7 +105,7 @@ impl Store {
             dir: dir.to_path_buf(),
             file,
             len: valid_len as u64,
-            compacted_len: 0,
+            compacted_len: valid_len as u64,
             state,
             fsync,
             buf: Vec::new(),
@@ -122,7 +123,7 @@ impl Store {
         &self.state
     }
 
-    /// Bytes appended since the last compaction (or the start): when the service should
+    /// Bytes appended since the last compaction or the start: when the service should
     /// snapshot.
     pub fn appended_since_compaction(&self) -> u64 {
         self.len - self.compacted_len
