@@ -98,20 +98,15 @@ impl Cluster {
         let root = tempfile::tempdir().expect("a temporary directory");
         let logs = root.path().join("stderr");
         fs::create_dir_all(&logs).unwrap();
-        // Free ports: bound, noted, released. (The servers rebind them with SO_REUSEADDR.)
-        let listeners: Vec<TcpListener> = (0..SERVERS)
-            .map(|_| TcpListener::bind("127.0.0.1:0").expect("a loopback port"))
-            .collect();
-        let servers: Vec<Server> = (listeners.iter().enumerate())
-            .map(|(i, l)| Server {
+        let servers: Vec<Server> = (free_ports().into_iter().enumerate())
+            .map(|(i, addr)| Server {
                 id: i as u64 + 1,
-                addr: l.local_addr().unwrap(),
+                addr,
                 dir: root.path().join(format!("node-{}", i + 1)),
                 child: None,
                 incarnation: 0,
             })
             .collect();
-        drop(listeners);
         let cluster_arg = (servers.iter())
             .map(|s| format!("{}={}", s.id, s.addr))
             .collect::<Vec<_>>()
@@ -271,6 +266,30 @@ impl Drop for Cluster {
             }
         }
     }
+}
+
+/// Ports for the servers, free now and out of the kernel's range for outgoing connections:
+/// a restarted server binds its port again, and a connection of anyone's that took it as its
+/// local port in the meantime would make the bind fail.
+fn free_ports() -> Vec<SocketAddr> {
+    static TAKEN: Mutex<Vec<u16>> = Mutex::new(Vec::new()); // by the other scenario
+    let range = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let ephemeral_low: u16 = (range.split_whitespace().next())
+        .and_then(|low| low.parse().ok())
+        .unwrap_or(32768);
+    let low = ephemeral_low.saturating_sub(12000).max(1024);
+    let mut taken = TAKEN.lock().unwrap();
+    let mut rng = Stream::new(u64::from(std::process::id()), "real-cluster-ports", 0);
+    let mut ports = Vec::new();
+    while ports.len() < SERVERS {
+        let port = low + rng.below(u64::from(ephemeral_low - low)) as u16;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        if !taken.contains(&port) && TcpListener::bind(addr).is_ok() {
+            taken.push(port);
+            ports.push(addr);
+        }
+    }
+    ports
 }
 
 /// Appends a torn write to server `i`'s log (it must be down): the beginning of the record
