@@ -54,8 +54,8 @@ impl Client {
         let id = RandomState::new().hash_one(std::process::id());
         Client {
             connections: servers.iter().map(|_| None).collect(),
+            leader: (id % servers.len() as u64) as usize, // until a server names the leader
             servers,
-            leader: 0,
             id,
             seq: 0,
             timeouts,
