@@ -41,9 +41,16 @@ pub fn run(settings: Settings) -> Result<(), String> {
                 return Err(format!("cannot start node {id}: {e}"));
             }
         }
-        println!("node {id}: {addr}, log in {}", dir.display());
+        if let Err(e) = crate::out(format_args!("node {id}: {addr}, log in {}", dir.display())) {
+            stop(&mut children);
+            return Err(e);
+        }
     }
-    println!("cluster {cluster}: try `kv client put greeting hello`; Ctrl-C stops it");
+    let hint = format!("cluster {cluster}: try `kv client put greeting hello`; Ctrl-C stops it");
+    if let Err(e) = crate::out(hint) {
+        stop(&mut children);
+        return Err(e);
+    }
     loop {
         std::thread::sleep(Duration::from_millis(200));
         for (i, child) in children.iter_mut().enumerate() {

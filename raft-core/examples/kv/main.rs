@@ -139,6 +139,13 @@ enum ClientOp {
     Status,
 }
 
+/// Prints a line on standard output; a closed pipe or a full disk is an error, not a panic.
+fn out(line: impl std::fmt::Display) -> Result<(), String> {
+    use std::io::Write as _;
+    writeln!(std::io::stdout().lock(), "{line}")
+        .map_err(|e| format!("cannot write the output: {e}"))
+}
+
 /// A cluster's servers, ids and addresses.
 type Cluster = Vec<(u64, SocketAddr)>;
 
@@ -232,8 +239,8 @@ async fn client_command(cluster: Cluster, op: ClientOp) -> Result<(), String> {
         ClientOp::Status => {
             for &(id, addr) in &cluster {
                 match client::status(addr, Duration::from_secs(1)).await {
-                    Ok(status) => println!("{status:?}"),
-                    Err(e) => println!("node {id} at {addr}: {e}"),
+                    Ok(status) => out(format_args!("{status:?}"))?,
+                    Err(e) => out(format_args!("node {id} at {addr}: {e}"))?,
                 }
             }
             return Ok(());
@@ -243,8 +250,7 @@ async fn client_command(cluster: Cluster, op: ClientOp) -> Result<(), String> {
     let value = client::Client::new(cluster, client::Timeouts::default())
         .execute(op)
         .await?;
-    println!("{}", if reads { value.as_str() } else { "ok" });
-    Ok(())
+    out(if reads { value.as_str() } else { "ok" })
 }
 
 async fn bench_command(cluster: Cluster, load: bench::Load) -> Result<(), String> {
@@ -252,7 +258,7 @@ async fn bench_command(cluster: Cluster, load: bench::Load) -> Result<(), String
     let report = bench::run(cluster, load).await?;
     let seconds = report.elapsed.as_secs_f64();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
+    out(format_args!(
         "{} puts of {value_bytes} bytes by {clients} clients in {seconds:.2} s: {:.0} ops/s; \
          latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         report.ops,
@@ -260,6 +266,5 @@ async fn bench_command(cluster: Cluster, load: bench::Load) -> Result<(), String
         ms(report.quantile(0.5)),
         ms(report.quantile(0.99)),
         ms(report.quantile(1.0)),
-    );
-    Ok(())
+    ))
 }
