@@ -3,7 +3,7 @@
 //! What a driver with a clock, sockets and a disk must get right, beyond "carry out the actions
 //! in order". The example `kv` (`raft-core/examples/kv/`) does all of it: a key/value server on
 //! tokio with TCP between peers and for clients, a write-ahead log per node with group commit,
-//! compaction, and restart from disk; `tests/tests/real_cluster.rs` kills and restarts its
+//! compaction, and restart from disk; `tests/tests/real_cluster/` kills and restarts its
 //! processes under concurrent clients and checks the history for linearizability.
 //!
 //! ## The loop: group commit

@@ -15,7 +15,7 @@
 //! One concern per file: `protocol` (frames and messages on the wire), `store` (the log
 //! file), `service` (the key/value state machine), `driver` (the node's loop: group commit
 //! and the actions), `net` (tokio: listener and peer connections), `server` (putting one
-//! server together), `client`, `bench` and `cluster`. `tests/tests/real_cluster.rs` runs three
+//! server together), `client`, `bench` and `cluster`. `tests/tests/real_cluster/` runs three
 //! such servers, kills and restarts them under concurrent clients, tears their logs, and
 //! checks the clients' history for linearizability.
 
