@@ -112,7 +112,11 @@ pub fn final_reads(
     start: Instant,
 ) -> Result<Vec<(KvOperation, String, String)>, String> {
     runtime.block_on(async {
-        let mut client = Client::new(servers.to_vec(), Timeouts::default());
+        let timeouts = Timeouts {
+            attempt: Duration::from_secs(2),
+            deadline: Duration::from_secs(60), // the cluster is whole again: liveness only
+        };
+        let mut client = Client::new(servers.to_vec(), timeouts);
         let mut reads = Vec::new();
         for key in APPEND_KEYS.iter().chain([&PUT_KEY]) {
             let call = start.elapsed().as_micros() as u64;
