@@ -5,7 +5,8 @@
 //! and restarts), with the lab's persister and tester, and the lab's Raft test suite.
 //!
 //! One `u64` seed derives every random draw, so a run replays bit for bit; see
-//! [`runner::run`] and [`Outcome::digest`](runner::Outcome::digest).
+//! [`runner::run`] and [`Outcome::digest`](runner::Outcome::digest). A run's events can be
+//! written as text or JSON lines ([`trace`]) and drawn as an HTML timeline ([`timeline`]).
 //!
 //! Beyond the lab: the [`checkers`] (Raft's safety properties, checked from outside the nodes on
 //! every event of every run), the [`swarm`] (a different cluster and fault mix per seed, a
@@ -32,6 +33,7 @@ pub mod runner;
 pub mod service;
 pub mod swarm;
 pub mod tester;
+pub mod timeline;
 pub mod trace;
 pub mod value;
 pub mod world;

@@ -26,11 +26,18 @@ enum Command {
     /// Swarm runs: each seed draws its own cluster and fault mix, with every checker on and
     /// a liveness phase after healing.
     Swarm(Box<cli::swarm::SwarmArgs>),
+    /// Replay one run (a lab test or a swarm seed) and write its structured trace (JSON lines)
+    /// and its timeline (an HTML page).
+    Replay(Box<cli::replay::ReplayArgs>),
+    /// Where two traces part: the first differing event, with context on both sides.
+    Diff(cli::diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Lab(args) => cli::lab::run(args),
         Command::Swarm(args) => cli::swarm::run(*args),
+        Command::Replay(args) => cli::replay::run(*args),
+        Command::Diff(args) => cli::diff::run(args),
     }
 }

@@ -62,6 +62,17 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The command that replays this run into a timeline page (and a structured trace).
+    pub fn timeline_command(&self) -> String {
+        let name = self.go_name.trim_start_matches("Test");
+        let (year, seed) = (self.edition.year(), self.seed);
+        format!(
+            "cargo run --release -p raft-sim -- replay --run {name} --edition {year} --seed {seed} --timeline {name}-{year}-{seed}.html --trace {name}-{year}-{seed}.jsonl"
+        )
+    }
+}
+
 /// Runs `test` on `seed` in `edition`; keeps the trace lines if `trace`.
 pub fn run(test: &LabTest, edition: Edition, seed: u64, trace: bool) -> Outcome {
     run_with(test, edition, seed, Trace::new(trace))
@@ -83,7 +94,8 @@ pub fn trace_header(go_name: &str, name: &str, edition: Edition, seed: u64) -> S
     )
 }
 
-fn run_with(test: &LabTest, edition: Edition, seed: u64, trace: Trace) -> Outcome {
+/// Runs `test` on `seed` in `edition`, recording into `trace` (which may write anywhere).
+pub fn run_with(test: &LabTest, edition: Edition, seed: u64, trace: Trace) -> Outcome {
     let setup = (test.setup)(edition);
     let mut outcome = if test.runs_in(edition) {
         run_body_with(setup, edition, seed, trace, test.body)

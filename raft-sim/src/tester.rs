@@ -404,7 +404,7 @@ impl Tester {
         let mut world = self.world();
         let now = world.now();
         world.network_mut().set_connected(i, true);
-        world.trace_note(now, format!("connect s{i}"));
+        world.trace_mut().connected(now, i, true);
     }
 
     /// Whole-server disconnect (`docs/lab-harness.md`, "The network").
@@ -412,7 +412,7 @@ impl Tester {
         let mut world = self.world();
         let now = world.now();
         world.network_mut().set_connected(i, false);
-        world.trace_note(now, format!("disconnect s{i}"));
+        world.trace_mut().connected(now, i, false);
     }
 
     /// (2025) `ConnectAll`: every server marked connected, dead ones included.

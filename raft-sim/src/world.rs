@@ -104,6 +104,8 @@ struct Packet {
     /// A request carries its call, to which the reply will belong; a reply carries none.
     call: Option<Call>,
     bytes: usize,
+    /// When it was sent (for the trace).
+    sent: SimTime,
 }
 
 struct Scheduled {
@@ -294,18 +296,20 @@ impl World {
 
     /// Records a failure; the run stops before the next event.
     pub fn fail(&mut self, why: String) {
-        if self.failure.is_none() {
-            self.trace.note(self.now, &format!("FAIL {why}"));
-            self.failure = Some((why, self.now));
-        }
+        self.fail_with(why, None);
     }
 
     /// Records a checker's violation as the run's failure.
     fn violated(&mut self, violation: Violation) {
+        self.fail_with(violation.to_string(), Some(violation.invariant));
+    }
+
+    fn fail_with(&mut self, why: String, invariant: Option<Invariant>) {
         if self.failure.is_none() {
-            self.violation = Some(violation.invariant);
+            self.trace.fail(self.now, &why, invariant);
+            self.failure = Some((why, self.now));
+            self.violation = invariant;
         }
-        self.fail(violation.to_string());
     }
 
     /// The invariant whose violation stopped the run, if a checker stopped it.
@@ -345,6 +349,7 @@ impl World {
             message,
             call,
             bytes,
+            sent: self.now,
         };
         self.schedule(0, SimEvent::Deliver(packet));
     }
@@ -487,8 +492,9 @@ impl World {
             incarnation,
         };
         self.schedule(phase + 1, SimEvent::Tick(endpoint));
-        self.trace
-            .note(self.now, &format!("start s{i}#{incarnation}"));
+        if let Some(node) = &self.servers[i].node {
+            self.trace.start(self.now, i, incarnation, node);
+        }
     }
 
     /// Crashes server `i`: unplugged, its node and volatile state dropped, its durable state
@@ -496,7 +502,7 @@ impl World {
     pub fn crash(&mut self, i: usize) {
         self.servers[i].crash_armed = false;
         if self.servers[i].node.take().is_some() {
-            self.trace.note(self.now, &format!("crash s{i}"));
+            self.trace.crash(self.now, i);
             self.checkers.crashed(i);
             self.service.crash(i);
             match self.servers[i].disk.crash_queued(&mut self.crash_rng) {
@@ -507,8 +513,7 @@ impl World {
                 && self.crash_rng.chance(500)
                 && self.servers[i].disk.lose_last_write()
             {
-                self.trace
-                    .note(self.now, &format!("s{i}'s unsafe disk lost its last write"));
+                self.trace.disk_lost(self.now, i);
             }
             self.check_durable();
         }
@@ -587,7 +592,9 @@ impl World {
             self.trace.dropped(self.now, from, to, &packet.message, why);
             return;
         }
-        self.trace.message(self.now, from, to, &packet.message);
+        let sent = Some(packet.sent);
+        self.trace
+            .delivered(self.now, sent, from, to, &packet.message);
         let event = Event::Receive {
             from: NodeId(from as u64),
             message: packet.message,
@@ -601,11 +608,14 @@ impl World {
     fn step(&mut self, i: usize, event: Event, call: Option<Call>) -> Option<(u64, u64)> {
         let mut actions = std::mem::take(&mut self.actions);
         let node = self.servers[i].node.as_mut().expect("stepping a live node");
-        let role_before = node.role();
+        let (role_before, commit_before) = (node.role(), node.commit_index());
         node.step_into(event, &mut actions);
         let term = node.term();
         if node.role() != role_before {
             self.trace.role(self.now, i, node.role(), term);
+        }
+        if node.commit_index() != commit_before && self.trace.is_recording() {
+            self.trace.commit(self.now, i, node.commit_index());
         }
         if let Some(tamper) = &mut self.tamper {
             tamper(i, &mut actions);
@@ -659,8 +669,7 @@ impl World {
                     term: snapshot_term,
                     data,
                 } => {
-                    self.trace
-                        .note(self.now, &format!("s{i} installs snapshot {index}"));
+                    self.trace.install_snapshot(self.now, i, index);
                     let checked = self
                         .checkers
                         .snapshot_applied(i, index, snapshot_term, term);
@@ -809,13 +818,8 @@ impl World {
             Ok(written) => written,
             Err(e) => return self.fail(format!("core bug: server {i} asked for {e}")),
         };
-        self.trace.note(
-            self.now,
-            &format!(
-                "s{i} crashes mid-write: {parts} of {} parts durable",
-                change.parts()
-            ),
-        );
+        let of = change.parts();
+        self.trace.torn_write(self.now, i, parts, of);
         let checked = self
             .checkers
             .persisted(i, &written, self.servers[i].disk.state());
@@ -862,6 +866,7 @@ impl World {
                     message: message.clone(),
                     call,
                     bytes,
+                    sent: self.now,
                 };
                 self.schedule(delay, SimEvent::Deliver(packet));
             }
@@ -879,6 +884,7 @@ impl World {
                     message,
                     call: None,
                     bytes,
+                    sent: self.now,
                 };
                 self.schedule(delay, SimEvent::Deliver(packet));
             }

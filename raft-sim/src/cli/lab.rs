@@ -334,7 +334,8 @@ fn print_failure(out: &Out, outcome: &Outcome, failure: &Failure) -> Result<(), 
         failure.time as f64 / 1e6
     ))?;
     out.line(format!("    check:   {}", failure.message))?;
-    out.line(format!("    replay:  {}", outcome.replay_command()))
+    out.line(format!("    replay:  {}", outcome.replay_command()))?;
+    out.line(format!("    see:     {}", outcome.timeline_command()))
 }
 
 /// A title that a later one superseded before any "Passed" line (the lab prints it alone).
@@ -442,6 +443,8 @@ mod tests {
                 "{text}"
             );
             assert!(text.contains("--edition 2024 --seed 7 --trace"), "{text}");
+            let see = "replay --run BasicAgree3B --edition 2024 --seed 7 --timeline";
+            assert!(text.contains(see), "{text}");
             assert!(!text.contains("Passed"), "{text}");
         }
     }

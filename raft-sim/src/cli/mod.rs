@@ -1,8 +1,10 @@
 //! The subcommands and what they share.
 
 pub mod args;
+pub mod diff;
 pub mod lab;
 pub mod output;
+pub mod replay;
 pub mod swarm;
 pub mod sweep;
 

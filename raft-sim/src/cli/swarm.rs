@@ -163,7 +163,8 @@ fn report_one(out: &Out, outcome: &SwarmOutcome) -> Result<(), Stop> {
     out.line(format!(
         "    shrink:    {}",
         outcome.replay_command().replace(" --trace", " --shrink")
-    ))
+    ))?;
+    out.line(format!("    see:       {}", outcome.timeline_command()))
 }
 
 /// Counters kept as results stream in.

@@ -127,6 +127,17 @@ impl SwarmOutcome {
     }
 }
 
+impl SwarmOutcome {
+    /// The command that replays this run into a timeline page (and a structured trace).
+    pub fn timeline_command(&self) -> String {
+        let seed = self.seed;
+        format!(
+            "cargo run --release -p raft-sim -- replay --swarm --seed {seed} --plan '{}' --timeline swarm-{seed}.html --trace swarm-{seed}.jsonl",
+            self.plan
+        )
+    }
+}
+
 /// Runs `plan` on `seed`. Never panics: a panic in the core or the simulator is a
 /// [`Class::Panic`] failure.
 pub fn run(seed: u64, plan: &Plan) -> SwarmOutcome {

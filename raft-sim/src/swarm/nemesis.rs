@@ -35,7 +35,7 @@ pub fn set_cuts(t: &Tester, name: &str, cuts: &[(usize, usize)]) {
     for &(from, to) in cuts {
         network.set_link(from, to, false);
     }
-    world.trace_note(now, format!("topology {name}: cut {cuts:?}"));
+    world.trace_mut().topology(now, name, cuts);
 }
 
 /// Crashes a random server every so often until `end`, each restarted after its own
