@@ -8,9 +8,11 @@
 //! [`PersistentState`] and stops at the first record that is incomplete or fails its
 //! checksum: the write that was under way when the process died. Nothing after that point
 //! was acknowledged (its fsync had not returned), so the store cuts the file there
-//! ([`Replay::valid_len`]) and appends after it. To compact, a store writes the whole state
-//! as a single record ([`PersistChange::from_state`]) into a new file and renames it over the
-//! old one.
+//! ([`Replay::valid_len`]) and appends after it. A record counts whole or not at all, so a
+//! crash leaves the changes before the torn one, each complete: states a node can restart
+//! from (a store that writes a change's parts one by one may also keep a prefix of the torn
+//! change, [`PersistChange::prefix`]). To compact, a store writes the whole state as a single
+//! record ([`PersistChange::from_state`]) into a new file and renames it over the old one.
 //!
 //! # The format (version 1; stable)
 //!
