@@ -17,6 +17,11 @@
 //! [`Event::Persisted`]). Followers learn a new commit index at once, not at the next
 //! heartbeat.
 //!
+//! To run it in a real process (a clock, sockets, a disk), read [`embedding`]: restart from
+//! disk and the service's snapshot, seeds, tick length and late ticks, group commit and what
+//! must be durable before which action. [`wal`] is a write-ahead log format for the durable
+//! changes, with a replay that stops at a torn write.
+//!
 //! For production clusters, each off by default (see [`Config`] for the trade-offs):
 //! PreVote ([`Config::pre_vote`], thesis §9.6), CheckQuorum with leader stickiness
 //! ([`Config::check_quorum`], §6.2 and §4.2.3), linearizable reads through ReadIndex
@@ -96,6 +101,7 @@ mod check_quorum;
 mod commit_notice;
 mod config;
 mod election;
+pub mod embedding;
 mod follower;
 mod group;
 #[cfg(debug_assertions)]
@@ -114,6 +120,7 @@ mod read_index;
 mod snapshot;
 mod transfer;
 mod types;
+pub mod wal;
 
 pub use config::{Config, ConfigError};
 pub use io::{Action, Event, Refusal};

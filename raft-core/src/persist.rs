@@ -428,18 +428,38 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// CRC-32 (IEEE 802.3, reflected), bit by bit: persisted states are small and read rarely.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
+/// CRC-32 (IEEE 802.3, reflected; the check value of `123456789` is `0xCBF43926`).
+pub(crate) fn crc32(bytes: &[u8]) -> u32 {
+    !crc32_update(!0, bytes)
+}
+
+/// Feeds `bytes` into a running CRC-32 register (start from `!0`, finish with `!`), so a
+/// checksum can cover pieces that do not sit together in memory.
+pub(crate) fn crc32_update(mut crc: u32, bytes: &[u8]) -> u32 {
     for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
+        crc = (crc >> 8) ^ CRC_TABLE[((crc ^ u32::from(byte)) & 0xFF) as usize];
+    }
+    crc
+}
+
+/// The register's update for each byte value, computed at compile time (one lookup per byte
+/// instead of eight shifts: write-ahead logs checksum every byte they write and read).
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut n = 0;
+    while n < 256 {
+        let mut crc = n as u32;
+        let mut bit = 0;
+        while bit < 8 {
             let mask = (crc & 1).wrapping_neg();
             crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+            bit += 1;
         }
+        table[n] = crc;
+        n += 1;
     }
-    !crc
-}
+    table
+};
 
 #[cfg(test)]
 mod tests {

@@ -2,8 +2,8 @@
 //! (`fuzz/seeds/<target>/`), then a stream of seeded random and mutated inputs.
 
 use raft_core::{
-    AppendEntries, Entry, HardState, LogIndex, Message, NodeId, PersistentState, RequestVote,
-    SharedBytes, Snapshot, Term,
+    wal, AppendEntries, Entry, HardState, LogAppend, LogIndex, Message, NodeId, PersistChange,
+    PersistentState, RequestVote, SharedBytes, Snapshot, Term,
 };
 use raft_sim::rng::Stream;
 use raft_tests::fuzzing;
@@ -105,6 +105,59 @@ fn decode_state_corpus() {
         .chain(&inputs("state", 5000, &[example_state()]))
     {
         fuzzing::decode_state(input);
+    }
+}
+
+/// A log of three records: a vote, two entries, a snapshot and one more entry.
+fn example_wal() -> Vec<u8> {
+    let entry = |term, command: &[u8]| Entry {
+        term: Term(term),
+        command: SharedBytes::from(command),
+    };
+    let changes = [
+        PersistChange {
+            hard_state: Some(HardState {
+                term: Term(2),
+                voted_for: Some(NodeId(1)),
+            }),
+            append: Some(LogAppend {
+                first_index: LogIndex(1),
+                entries: vec![entry(1, b"a"), entry(2, b"b")],
+            }),
+            ..Default::default()
+        },
+        PersistChange {
+            snapshot: Some(Snapshot {
+                index: LogIndex(1),
+                term: Term(1),
+                data: SharedBytes::from(&b"s"[..]),
+            }),
+            ..Default::default()
+        },
+        PersistChange {
+            append: Some(LogAppend {
+                first_index: LogIndex(3),
+                entries: vec![entry(2, b"c")],
+            }),
+            ..Default::default()
+        },
+    ];
+    let mut bytes = Vec::new();
+    for change in &changes {
+        wal::encode_record(change, &mut bytes).expect("small");
+    }
+    bytes
+}
+
+#[test]
+fn decode_wal_corpus() {
+    let log = example_wal();
+    let torn = log[..log.len() - 3].to_vec();
+    for input in seeds("decode_wal")
+        .iter()
+        .chain(&inputs("wal", 5000, &[log, torn]))
+    {
+        fuzzing::decode_wal(input);
     }
 }
 
