@@ -8,10 +8,16 @@
 //!     Persist      -> one log record, one fsync, before anything below
 //!     Send         -> the peer's connection task (dropped if its queue is full)
 //!     Apply        -> the service; the waiting client gets its result
+//!     ReadReady    -> the service has applied through the read index: answer the Get
 //!     ProposedBatch / NotLeader -> where each client command sits, or a redirection
 //!     PersistAsync -> written after the group's sends went out; Persisted fed back next time
 //! }
 //! ```
+//!
+//! Writes go through the log; a `Get` does not: it becomes an `Event::ReadIndex` (thesis §6.4),
+//! and is answered from the service's state when `ReadReady` says that state includes every
+//! write committed before the Get arrived. A follower forwards the read to its leader and
+//! serves it itself.
 //!
 //! The disk is written synchronously on this thread: while an fsync runs, the network tasks
 //! keep queueing inputs, which become the next group. Missed ticks are skipped: after a stall
@@ -20,10 +26,10 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)] // a real node has a real clock
 
 use crate::net::{Input, Outbox};
-use crate::protocol::{Reply, Status};
+use crate::protocol::{Command, Op, Reply, Status};
 use crate::service::Kv;
 use crate::store::Store;
-use raft_core::{Action, Entry, Event, LogIndex, RaftNode, RoleKind, SharedBytes, Term};
+use raft_core::{Action, Entry, Event, LogIndex, RaftNode, Refusal, RoleKind, SharedBytes, Term};
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -64,6 +70,9 @@ pub struct Driver {
     outbox: Outbox,
     options: Options,
     waiters: BTreeMap<LogIndex, Waiter>,
+    /// Gets waiting for `ReadReady`, by read id: the key and the client.
+    reads: BTreeMap<u64, (String, oneshot::Sender<Reply>)>,
+    next_read: u64,
     /// `Persisted` reports for the next group.
     persisted: Vec<Event>,
     next_tick: Instant,
@@ -90,6 +99,8 @@ impl Driver {
             next_tick: Instant::now() + options.tick,
             options,
             waiters: BTreeMap::new(),
+            reads: BTreeMap::new(),
+            next_read: 0,
             persisted: Vec::new(),
             shown,
         }
@@ -142,6 +153,18 @@ impl Driver {
     fn take(&mut self, input: Input, group: &mut Group) {
         match input {
             Input::Peer { from, message } => group.events.push(Event::Receive { from, message }),
+            Input::Client {
+                command:
+                    Command {
+                        op: Op::Get { key },
+                        ..
+                    },
+                reply,
+            } => {
+                self.next_read += 1;
+                self.reads.insert(self.next_read, (key, reply));
+                group.events.push(Event::ReadIndex { id: self.next_read });
+            }
             Input::Client { command, reply } => {
                 group
                     .commands
@@ -185,7 +208,10 @@ impl Driver {
                         let _ = reply.send(Reply::NotLeader { leader });
                     }
                 }
+                Action::ReadReady { id, .. } => self.answer_read(id, None),
+                Action::ReadFailed { id, reason } => self.answer_read(id, Some(reason)),
                 Action::Proposed { .. } => {} // this driver proposes in batches only
+                Action::Refused { .. } => {}  // refuses transfers only; this driver asks none
             }
         }
         // Pipelined: the entries' messages are on their way; now make them durable.
@@ -223,6 +249,24 @@ impl Driver {
             _ => Reply::Retry, // another leader's entry took the command's place
         };
         let _ = waiter.reply.send(reply);
+    }
+
+    /// Answers a Get: from the service's state, which `ReadReady` (coming after the `Apply`s
+    /// it needs) says is recent enough, or with where to retry.
+    fn answer_read(&mut self, id: u64, failure: Option<Refusal>) {
+        let Some((key, reply)) = self.reads.remove(&id) else {
+            return;
+        };
+        let answer = match failure {
+            None => Reply::Done {
+                value: self.kv.get(&key),
+            },
+            Some(Refusal::NotLeader { leader_hint }) => Reply::NotLeader {
+                leader: leader_hint.map(|id| id.0),
+            },
+            Some(_) => Reply::Retry,
+        };
+        let _ = reply.send(answer);
     }
 
     /// A leader's snapshot replaces the service's state.

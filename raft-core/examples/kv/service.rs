@@ -5,8 +5,9 @@
 //! the same `(client, seq)`, and the same command may then sit in the log twice; the service
 //! remembers the highest `seq` it executed per client and skips a write it has already seen.
 //! (A client has one operation outstanding at a time, so any lower `seq` is done or given up.)
-//! Reads run again: a `Get` executed at its second position in the log is just as
-//! linearizable as at its first.
+//! Gets do not go through the log (the driver serves them with ReadIndex, through [`Kv::get`]);
+//! a `Get` found in the log, which only another client program could have put there, is
+//! executed as a read, again at each position: that is just as linearizable.
 
 use crate::protocol::{self, Command, Op};
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,11 @@ impl Kv {
             }
         };
         Some((command, result))
+    }
+
+    /// A key's value ("" if it has none): a Get served outside the log (ReadIndex).
+    pub fn get(&self, key: &str) -> String {
+        self.values.get(key).cloned().unwrap_or_default()
     }
 
     /// The snapshot: everything, duplicate table included (a restarted server must skip the
