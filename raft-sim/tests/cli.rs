@@ -104,7 +104,7 @@ fn a_trace_ends_with_its_digest_and_replays_identically() {
 
 #[test]
 fn bad_arguments_say_what_is_wrong_and_exit_2() {
-    let cases: [(&[&str], &str); 8] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["lab", "--jobs", "0"], "at least one worker"),
         (&["lab", "--seeds", "3..3"], "is empty"),
         (&["lab", "--edition", "2026"], "invalid value '2026'"),
@@ -112,6 +112,8 @@ fn bad_arguments_say_what_is_wrong_and_exit_2() {
         (&["lab", "--seeds", "abc"], "expected A..B or A..=B"),
         (&["lab", "--run", "("], "not a valid regex"),
         (&["lab", "--run", "nothing-matches-this"], "no test matches"),
+        (&["lab", "--skip", "["], "--skip \"[\" is not a valid regex"),
+        (&["lab", "--run", "3A", "--skip", "3A"], "no test matches"),
         (
             &["lab", "--seed", "1", "--seeds", "1..3"],
             "cannot be used with",
@@ -139,6 +141,17 @@ fn list_names_the_selected_tests_without_running_them() {
     assert!(part_d.lines().all(|l| l.contains("3D")), "{part_d}");
     let lab4 = stdout(&raft_sim(&["lab", "--list", "--run", "4[ABC]$"]));
     assert_eq!(lab4.lines().count(), 53, "{lab4}");
+    let skipped = [
+        "lab",
+        "--list",
+        "--run",
+        "4[ABC]$",
+        "--skip",
+        "^LeaderPartition4A$",
+    ];
+    let skipped = stdout(&raft_sim(&skipped));
+    assert_eq!(skipped.lines().count(), 52, "{skipped}");
+    assert!(!skipped.contains("TestLeaderPartition4A"), "{skipped}");
 }
 
 /// A fresh scratch directory for one test.

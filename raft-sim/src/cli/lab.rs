@@ -26,6 +26,9 @@ pub struct LabArgs {
     /// part (`3A`, `PartA`).
     #[arg(long, value_name = "REGEX")]
     run: Option<String>,
+    /// Leave out the tests matching this regex (tried like `--run`'s, like `go test -skip`).
+    #[arg(long, value_name = "REGEX")]
+    skip: Option<String>,
     /// List the selected tests instead of running them (like `go test -list`).
     #[arg(long)]
     list: bool,
@@ -126,7 +129,7 @@ struct Ran {
 
 /// Runs the `lab` subcommand.
 pub fn run(args: LabArgs) -> ExitCode {
-    let tests = match select(args.run.as_deref()) {
+    let tests = match select(args.run.as_deref(), args.skip.as_deref()) {
         Ok(tests) => tests,
         Err(why) => return usage_error(&why),
     };
@@ -203,28 +206,31 @@ fn usage_error(why: &str) -> ExitCode {
     ExitCode::from(USAGE)
 }
 
-/// The tests a `--run` filter selects, in the lab's order.
-fn select(filter: Option<&str>) -> Result<Vec<LabTest>, String> {
-    let regex = match filter {
-        None => None,
-        Some(pattern) => Some(
-            regex::RegexBuilder::new(pattern)
-                .case_insensitive(true)
-                .build()
-                .map_err(|e| format!("--run {pattern:?} is not a valid regex: {e}"))?,
-        ),
-    };
+/// The tests a `--run` filter selects and a `--skip` filter leaves in, in the lab's order.
+fn select(run: Option<&str>, skip: Option<&str>) -> Result<Vec<LabTest>, String> {
+    let run_re = run.map(|pattern| regex("--run", pattern)).transpose()?;
+    let skip_re = skip.map(|pattern| regex("--skip", pattern)).transpose()?;
     let tests: Vec<LabTest> = lab::all()
         .into_iter()
-        .filter(|t| regex.as_ref().is_none_or(|re| matches(t, re)))
+        .filter(|t| run_re.as_ref().is_none_or(|re| matches(t, re)))
+        .filter(|t| skip_re.as_ref().is_none_or(|re| !matches(t, re)))
         .collect();
     if tests.is_empty() {
         return Err(format!(
-            "no test matches --run {:?} (see --list)",
-            filter.unwrap_or_default()
+            "no test matches --run {:?} and not --skip {:?} (see --list)",
+            run.unwrap_or_default(),
+            skip.unwrap_or_default()
         ));
     }
     Ok(tests)
+}
+
+/// A case-insensitive regex from a filter flag, or what is wrong with it.
+fn regex(flag: &str, pattern: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .build()
+        .map_err(|e| format!("{flag} {pattern:?} is not a valid regex: {e}"))
 }
 
 /// Whether a `go test -run`-style filter selects `test`: it matches one of its names.
