@@ -110,6 +110,7 @@ mod io;
 mod leader;
 mod lease;
 mod log;
+mod membership;
 mod message;
 mod node;
 mod persist;
@@ -117,13 +118,16 @@ mod pipeline;
 mod prevote;
 mod progress;
 mod read_index;
+mod reconfig;
 mod snapshot;
 mod transfer;
 mod types;
 pub mod wal;
+mod wire;
 
 pub use config::{Config, ConfigError};
 pub use io::{Action, Event, Refusal};
+pub use membership::{Membership, MembershipError, MAX_MEMBERS};
 pub use message::{
     AppendEntries, AppendEntriesReply, AppendOutcome, ConflictHint, Heartbeat, HeartbeatReply,
     InstallSnapshot, InstallSnapshotReply, Message, ReadIndexRequest, ReadIndexResponse,

@@ -34,10 +34,8 @@ fn number() -> impl Strategy<Value = u64> {
 }
 
 fn arb_entry() -> impl Strategy<Value = Entry> {
-    (0u64..7, vec(any::<u8>(), 0..6)).prop_map(|(term, command)| Entry {
-        term: Term(term),
-        command: SharedBytes::from(command),
-    })
+    (0u64..7, vec(any::<u8>(), 0..6))
+        .prop_map(|(term, command)| Entry::new(Term(term), SharedBytes::from(command)))
 }
 
 fn arb_entries() -> impl Strategy<Value = Vec<Entry>> {
@@ -51,7 +49,7 @@ fn arb_entries() -> impl Strategy<Value = Vec<Entry>> {
         2 => vec(arb_entry(), 0..6),
         // A huge batch.
         1 => (0u64..7, 100usize..400).prop_map(|(term, n)| {
-            vec![Entry { term: Term(term), command: SharedBytes::from(&b"h"[..]) }; n]
+            vec![Entry::new(Term(term), SharedBytes::from(&b"h"[..])); n]
         }),
     ]
 }
@@ -89,6 +87,7 @@ fn arb_message() -> impl Strategy<Value = Message> {
                 last_included_index: LogIndex(i),
                 last_included_term: Term(st),
                 data: SharedBytes::from(data),
+                membership: None,
             })
         }),
         (number(), number()).prop_map(|(t, i)| install_reply(t, i)),

@@ -186,6 +186,12 @@ impl Driver {
                     }
                 }
                 Action::Proposed { .. } => {} // this driver proposes in batches only
+                // Neither reads through ReadIndex, transfers nor membership changes here.
+                Action::Refused { .. }
+                | Action::ReadReady { .. }
+                | Action::ReadFailed { .. }
+                | Action::MembershipProposed { .. }
+                | Action::MembershipChanged { .. } => {}
             }
         }
         // Pipelined: the entries' messages are on their way; now make them durable.

@@ -2,10 +2,7 @@ use super::*;
 use crate::types::{NodeId, SharedBytes, Term};
 
 fn entry(term: u64, command: &str) -> Entry {
-    Entry {
-        term: Term(term),
-        command: SharedBytes::from(command.as_bytes()),
-    }
+    Entry::new(Term(term), SharedBytes::from(command.as_bytes()))
 }
 
 fn append(first: u64, entries: Vec<Entry>) -> Option<LogAppend> {
@@ -43,6 +40,7 @@ fn changes() -> Vec<PersistChange> {
                 index: LogIndex(2),
                 term: Term(2),
                 data: SharedBytes::from(&b"service state"[..]),
+                membership: None,
             }),
             ..Default::default()
         },
@@ -174,7 +172,7 @@ fn whole_records_that_cannot_be_used_are_refused() {
     let (bytes, _) = log();
     let at = bytes.len();
     let cases = [
-        (seal(&[2, 0, 0, 0, 0]), "unknown version 2"),
+        (seal(&[3, 0, 0, 0, 0]), "unknown version 3"),
         (seal(&[VERSION, 7]), "malformed record"),
         (seal(&[VERSION, 0, 0, 0, 0, 9]), "1 trailing bytes"),
     ];

@@ -68,9 +68,8 @@ pub fn entries_at(first_index: u64, terms: &[u64]) -> Vec<Entry> {
     terms
         .iter()
         .enumerate()
-        .map(|(offset, &term)| Entry {
-            term: Term(term),
-            command: command_at(first_index + offset as u64, term),
+        .map(|(offset, &term)| {
+            Entry::new(Term(term), command_at(first_index + offset as u64, term))
         })
         .collect()
 }
@@ -101,6 +100,7 @@ pub fn state_after_snapshot(
             } else {
                 cmd("snapshot")
             },
+            membership: None,
         },
         entries: entries_at(snapshot_index + 1, terms),
     }
@@ -234,6 +234,7 @@ pub fn install(term: u64, last_included: (u64, u64), data: &str) -> Message {
         last_included_index: LogIndex(last_included.0),
         last_included_term: Term(last_included.1),
         data: cmd(data),
+        membership: None,
     })
 }
 
@@ -752,7 +753,9 @@ impl Cluster {
                 | Action::ProposedBatch { .. }
                 | Action::NotLeader { .. }
                 | Action::Refused { .. }
-                | Action::ReadFailed { .. } => {}
+                | Action::ReadFailed { .. }
+                | Action::MembershipProposed { .. }
+                | Action::MembershipChanged { .. } => {}
                 Action::ReadReady { index, .. } => assert!(
                     *index <= last_applied,
                     "{id}: a read is ready at {index} before it is applied"
