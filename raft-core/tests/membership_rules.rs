@@ -7,8 +7,8 @@
 mod support;
 
 use raft_core::{
-    Action, AppendOutcome, Config, Entry, Event, LogIndex, Membership, MembershipError, Message,
-    NodeId, PersistentState, RaftNode, Refusal, RoleKind, Term,
+    Action, Config, Entry, Event, LogIndex, Membership, MembershipError, Message, NodeId,
+    PersistentState, RaftNode, Refusal, RoleKind, Term,
 };
 use support::*;
 
@@ -653,5 +653,27 @@ fn malformed_configurations_in_messages_and_states_are_refused() {
     let marked = append(1, (0, 0), vec![good], 0);
     assert_eq!(marked.wire_version(), 3);
     assert_eq!(Message::decode(&marked.encode()), Ok(marked));
-    let _ = AppendOutcome::StaleTerm;
+    // InstallSnapshot: without a configuration, the version-1 bytes; with one, version 3.
+    let Message::InstallSnapshot(mut snapshot) = install(2, (5, 1), "s") else {
+        unreachable!()
+    };
+    let plain = Message::InstallSnapshot(snapshot.clone());
+    assert_eq!(plain.encode(), [4, 2, 5, 1, 1, b's']);
+    snapshot.membership = Some(simple(&[1, 2], &[3]));
+    let with_config = Message::InstallSnapshot(snapshot);
+    assert_eq!(with_config.wire_version(), 3);
+    assert_eq!(Message::decode(&with_config.encode()), Ok(with_config));
+    // A huge list is refused by the decoder, whatever the rest says.
+    let huge = Membership::new((1..=2_000).map(NodeId).collect(), vec![]);
+    assert_eq!(huge.validate(), Err(MembershipError::TooLarge));
+    let message = append(1, (0, 0), vec![Entry::config(Term(1), huge)], 0);
+    assert!(Message::decode(&message.encode()).is_err());
+    // Hostile bytes: a marked term followed by garbage never panics.
+    for tail in [&[][..], &[0], &[3, 1, 2], &[255, 255, 255, 255, 255, 1]] {
+        let mut bytes = vec![
+            2, 1, 0, 0, 1, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40,
+        ];
+        bytes.extend_from_slice(tail);
+        assert!(Message::decode(&bytes).is_err(), "{bytes:?}");
+    }
 }
