@@ -772,7 +772,11 @@ impl Cluster {
                     to: *to,
                     message: message.clone(),
                 }),
-                Action::Apply { index, entry } => self.apply_entry(i, *index, &entry.command),
+                Action::Apply { index, entry } => {
+                    // A configuration entry is checked like a command: by what it says.
+                    let config = entry.membership().map(|m| cmd(&format!("config {m}")));
+                    self.apply_entry(i, *index, config.as_ref().unwrap_or(&entry.command))
+                }
                 Action::ApplySnapshot { index, data, .. } => self.apply_snapshot(i, *index, data),
             }
         }
