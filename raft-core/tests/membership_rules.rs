@@ -10,6 +10,7 @@ use raft_core::{
     Action, Config, Entry, Event, LogIndex, Membership, MembershipError, Message, NodeId,
     PersistentState, RaftNode, Refusal, RoleKind, Term,
 };
+use std::sync::Arc;
 use support::*;
 
 fn n(ids: &[u64]) -> Vec<NodeId> {
@@ -555,7 +556,7 @@ fn snapshot_and_restart_keep_the_configuration() {
         c.snapshot(id, last);
         let state = c.durable(id);
         assert_eq!(
-            state.snapshot.membership.as_ref(),
+            state.snapshot.membership.as_deref(),
             Some(&membership),
             "{id}"
         );
@@ -589,7 +590,7 @@ fn install_snapshot_carries_the_configuration_to_a_new_server() {
         "came by snapshot"
     );
     assert_eq!(
-        c.durable(NodeId(4)).snapshot.membership.as_ref(),
+        c.durable(NodeId(4)).snapshot.membership.as_deref(),
         Some(&membership)
     );
 }
@@ -614,7 +615,7 @@ fn version_1_state_decodes_with_no_configuration() {
     );
     // It is written back as the current version, which keeps the configuration.
     let mut with_config = state;
-    with_config.snapshot.membership = Some(simple(&[1, 2], &[3]));
+    with_config.snapshot.membership = Some(Arc::new(simple(&[1, 2], &[3])));
     let bytes = with_config.encode();
     assert_eq!(bytes[4], 2);
     assert_eq!(PersistentState::decode(&bytes), Ok(with_config));
@@ -659,7 +660,7 @@ fn malformed_configurations_in_messages_and_states_are_refused() {
     };
     let plain = Message::InstallSnapshot(snapshot.clone());
     assert_eq!(plain.encode(), [4, 2, 5, 1, 1, b's']);
-    snapshot.membership = Some(simple(&[1, 2], &[3]));
+    snapshot.membership = Some(Arc::new(simple(&[1, 2], &[3])));
     let with_config = Message::InstallSnapshot(snapshot);
     assert_eq!(with_config.wire_version(), 3);
     assert_eq!(Message::decode(&with_config.encode()), Ok(with_config));

@@ -58,7 +58,7 @@ fn changes() -> Vec<PersistChange> {
                 index: LogIndex(5),
                 term: Term(2),
                 data: SharedBytes::from(&b"state at 5"[..]),
-                membership: Some(membership()),
+                membership: Some(std::sync::Arc::new(membership())),
             }),
             ..Default::default()
         },
@@ -78,7 +78,7 @@ fn only_records_with_configurations_are_version_2() {
         .collect();
     assert_eq!(versions, [1, 1, 1, 1, 1, 2, 2]);
     let state = replay(&bytes).unwrap().state;
-    assert_eq!(state.snapshot.membership, Some(membership()));
+    assert_eq!(state.snapshot.membership.as_deref(), Some(&membership()));
     // A version-1 record cannot carry a configuration: a marked entry in one is refused
     // only by the state's checks, but a version-2 body in a version-1 record is malformed.
     let mut payload = vec![1];
