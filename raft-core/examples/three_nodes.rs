@@ -54,6 +54,8 @@ fn carry_out(me: &mut Server, actions: Vec<Action>, network: &mut VecDeque<Packe
             Action::Proposed { .. } | Action::ProposedBatch { .. } | Action::NotLeader { .. } => {}
             // Only for leadership transfers and reads, which this run does not ask for.
             Action::Refused { .. } | Action::ReadReady { .. } | Action::ReadFailed { .. } => {}
+            // Only for membership changes (see the `membership` example).
+            Action::MembershipProposed { .. } | Action::MembershipChanged { .. } => {}
         }
     }
 }

@@ -64,24 +64,30 @@ impl RaftNode {
         }
     }
 
-    /// Every `election_ticks_max` ticks of leadership: step down unless a majority answered.
+    /// Every `election_ticks_max` ticks of leadership: step down unless a majority of the
+    /// configuration in force (of each side while joint; ourselves only if we are a voter)
+    /// answered.
     pub(crate) fn check_quorum_tick(&mut self) {
         if !self.config.check_quorum {
             return;
         }
-        let (window, quorum) = (self.config.election_ticks_max, self.quorum());
+        let (window, me) = (self.config.election_ticks_max, self.config.id);
         let leader = self.leader_state_mut();
         leader.quorum_elapsed_ticks += 1;
         if leader.quorum_elapsed_ticks < window {
             return;
         }
         leader.quorum_elapsed_ticks = 0;
-        let answered = leader.progress.iter().filter(|p| p.recent_active).count();
+        let leader = self.leader_state();
+        let answered =
+            |id: NodeId| id == me || leader.progress_of(id).is_some_and(|p| p.recent_active);
+        let heard_from_quorum = self.membership.is_quorum(answered);
+        let leader = self.leader_state_mut();
         leader
             .progress
             .iter_mut()
             .for_each(|p| p.recent_active = false);
-        if 1 + answered < quorum {
+        if !heard_from_quorum {
             let term = self.hard_state.term;
             self.become_follower(term, None);
         }

@@ -13,9 +13,14 @@ use std::fmt;
 /// are lost.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// This node's id; must be one of `peers`.
+    /// This node's id; must be one of `peers` unless `peers` is empty.
     pub id: NodeId,
-    /// Every voting member of the cluster, this node included, without duplicates.
+    /// The bootstrap configuration: every voting member of the cluster as it first starts,
+    /// this node included, without duplicates. Used only while the node's log and snapshot
+    /// hold no configuration (§6): once a membership change has reached it, the log decides.
+    /// Empty for a server that joins a running cluster: it has no configuration, never stands
+    /// for election, and takes its configuration from what the leader sends (start it, then
+    /// add it with `Event::ChangeMembership` on the leader).
     pub peers: Vec<NodeId>,
     /// Ticks between two heartbeats from a leader to each follower.
     pub heartbeat_ticks: u32,
@@ -104,8 +109,11 @@ impl Config {
 
     /// Checks the configuration; `RaftNode::new` calls this.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !self.peers.contains(&self.id) {
+        if !self.peers.is_empty() && !self.peers.contains(&self.id) {
             return Err(ConfigError::SelfNotInPeers);
+        }
+        if self.peers.len() > crate::membership::MAX_MEMBERS {
+            return Err(ConfigError::TooManyPeers);
         }
         let mut sorted = self.peers.clone();
         sorted.sort();
@@ -156,10 +164,12 @@ impl Config {
 /// Why a [`Config`] was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConfigError {
-    /// `id` is not listed in `peers`.
+    /// `peers` is not empty and does not list `id`.
     SelfNotInPeers,
     /// A peer is listed twice.
     DuplicatePeer,
+    /// `peers` lists more than `MAX_MEMBERS` nodes.
+    TooManyPeers,
     /// `heartbeat_ticks` is zero.
     ZeroHeartbeat,
     /// The election timeout range is empty or not longer than a heartbeat interval.
@@ -179,6 +189,9 @@ impl fmt::Display for ConfigError {
         match self {
             ConfigError::SelfNotInPeers => write!(f, "the node's id is not among the peers"),
             ConfigError::DuplicatePeer => write!(f, "a peer is listed twice"),
+            ConfigError::TooManyPeers => {
+                write!(f, "more than {} peers", crate::membership::MAX_MEMBERS)
+            }
             ConfigError::ZeroHeartbeat => write!(f, "heartbeat_ticks must be at least 1"),
             ConfigError::ElectionTimeoutRange => write!(
                 f,

@@ -21,11 +21,13 @@ impl RaftNode {
     /// through.
     pub(crate) fn start_election(&mut self, transfer: bool) {
         let term = self.hard_state.term.next();
-        if term.0 >= crate::types::TERM_CEILING {
-            self.reset_election_timer();
-            return; // a term nobody would listen to
-        }
         let me = self.config.id;
+        if term.0 >= crate::types::TERM_CEILING || !self.membership.is_voter(me) {
+            // A term nobody would listen to; or we have no vote in the configuration in
+            // force (a learner, a removed or joining server): we never stand (§6).
+            self.reset_election_timer();
+            return;
+        }
         self.set_hard_state(HardState {
             term,
             voted_for: Some(me),
@@ -33,7 +35,7 @@ impl RaftNode {
         self.role = Role::Candidate(Candidate { votes: vec![me] });
         self.leader = None;
         self.reset_election_timer();
-        if self.quorum() == 1 {
+        if self.alone_is_quorum() {
             self.become_leader();
             return;
         }
@@ -42,8 +44,7 @@ impl RaftNode {
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
         };
-        let others: Vec<NodeId> = self.others().collect();
-        for peer in others {
+        for peer in self.other_voters() {
             let message = match transfer {
                 true => Message::TransferVote(request.clone()),
                 false => Message::RequestVote(request.clone()),
@@ -85,9 +86,9 @@ impl RaftNode {
         );
     }
 
-    /// Count a vote; a majority makes us leader (§5.2).
+    /// Count a vote; a majority (of each side while joint, §6) makes us leader (§5.2). Only
+    /// voters of the configuration in force count.
     pub(crate) fn handle_vote_reply(&mut self, from: NodeId, reply: RequestVoteReply) {
-        let quorum = self.quorum();
         let Role::Candidate(candidate) = &mut self.role else {
             return; // ignore_vote_when_not_candidate: the election is already decided.
         };
@@ -95,7 +96,8 @@ impl RaftNode {
             return;
         }
         candidate.votes.push(from);
-        if candidate.votes.len() >= quorum {
+        let votes = &candidate.votes;
+        if self.membership.is_quorum(|id| votes.contains(&id)) {
             self.become_leader();
         }
     }
@@ -106,15 +108,16 @@ impl RaftNode {
     /// it everything committed before us (thesis §6.4).
     pub(crate) fn become_leader(&mut self) {
         let next_index = self.log.last_index().next();
-        let others: Vec<NodeId> = self.others().collect();
+        let followers = self.members_but_me();
         let pipelined = self.config.pipelined_persistence;
-        self.role = Role::Leader(Leader::new(&others, next_index, pipelined));
+        self.role = Role::Leader(Leader::new(&followers, next_index, pipelined));
         self.leader = Some(self.config.id);
         if self.config.read_index {
             let term = self.hard_state.term;
             let command = SharedBytes::from(&[][..]);
-            self.append_to_log(vec![Entry { term, command }]);
+            self.append_to_log(vec![Entry::new(term, command)]);
         }
+        self.repropose_uncommitted_config();
         self.broadcast_heartbeat();
         // A single-node cluster commits its own log straight away.
         self.advance_commit();

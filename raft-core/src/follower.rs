@@ -94,12 +94,20 @@ impl RaftNode {
     }
 }
 
-/// A well-formed request has entry terms that never decrease, start no earlier than
+/// A configuration entry whose configuration is unusable (see `Membership::validate`), or
+/// that carries a command too: a hostile or corrupt message, not a leader's.
+fn malformed_config(entry: &crate::types::Entry) -> bool {
+    entry
+        .membership()
+        .is_some_and(|m| m.validate().is_err() || !entry.command.is_empty())
+}
+
+/// A well-formed request has well-formed configuration entries, entry terms that never decrease, start no earlier than
 /// `prev_log_term` and end no later than the request's term, and indexes far from overflow.
 fn ignore_malformed_append(request: &AppendEntries) -> bool {
     let mut previous = request.prev_log_term;
     for entry in &request.entries {
-        if entry.term < previous {
+        if entry.term < previous || malformed_config(entry) {
             return true;
         }
         previous = entry.term;

@@ -3,7 +3,7 @@
 
 use crate::node::{RaftNode, Role};
 use crate::persist::HardState;
-use crate::types::LogIndex;
+use crate::types::{LogIndex, NodeId};
 
 /// What the checks compare against: the state before the step.
 pub(crate) struct Before {
@@ -58,6 +58,7 @@ pub(crate) fn check(node: &RaftNode, before: &Before) {
             "entry older than the snapshot"
         );
     }
+    check_membership(node);
     if let Role::Leader(leader) = &node.role {
         assert_eq!(
             node.leader,
@@ -84,6 +85,29 @@ pub(crate) fn check(node: &RaftNode, before: &Before) {
     }
 }
 
+/// The configuration in force is the latest in the log, else the snapshot's, else the
+/// bootstrap one (thesis §4.1); a leader replicates to exactly its other members.
+fn check_membership(node: &RaftNode) {
+    let (log, membership) = (&node.log, &node.membership);
+    let mut latest = log.snapshot().membership.as_deref();
+    for entry in log.entries() {
+        latest = entry.membership().or(latest);
+    }
+    let expected = latest.unwrap_or(&node.bootstrap);
+    assert_eq!(
+        membership, expected,
+        "configuration in force is not the log's latest"
+    );
+    if let Role::Leader(leader) = &node.role {
+        let followers: Vec<NodeId> = leader.progress.iter().map(|p| p.id).collect();
+        assert_eq!(
+            followers,
+            node.members_but_me(),
+            "leader replicates to non-members"
+        );
+    }
+}
+
 /// A leader's new commit index is held by a majority, counting the leader only as far as its
 /// own log is durable (thesis §10.2.1), and is an entry of its own term (§5.4.2).
 fn check_commit_by_majority(node: &RaftNode, leader: &crate::leader::Leader) {
@@ -94,13 +118,17 @@ fn check_commit_by_majority(node: &RaftNode, leader: &crate::leader::Leader) {
     } else {
         node.log.last_index()
     };
-    let holders = std::iter::once(own)
-        .chain(leader.progress.iter().map(|p| p.match_index))
-        .filter(|&index| index >= commit)
-        .count();
+    let me = node.config.id;
+    let holds = |id: NodeId| match id == me {
+        true => own >= commit,
+        false => leader
+            .progress_of(id)
+            .is_some_and(|p| p.match_index >= commit),
+    };
     assert!(
-        holders >= node.quorum(),
-        "committed {commit} held by only {holders} (own log counted through {own})"
+        node.membership.is_quorum(holds),
+        "committed {commit} not held by a quorum of {} (own log counted through {own})",
+        node.membership
     );
     assert_eq!(
         node.log.term_at(commit),

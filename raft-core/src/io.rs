@@ -1,5 +1,6 @@
 //! The node's whole interface with the world: events in, actions out.
 
+use crate::membership::{Membership, MembershipError};
 use crate::message::Message;
 use crate::persist::PersistChange;
 use crate::types::{Entry, LogIndex, NodeId, SharedBytes, Term};
@@ -65,6 +66,27 @@ pub enum Event {
         /// The driver's id for the read, echoed in the answer.
         id: u64,
     },
+    /// Change the cluster's membership (Raft paper §6, Ongaro's thesis §4.3), on the leader:
+    /// the new configuration has these voters and learners. Answered in the same call by
+    /// [`Action::MembershipProposed`] or [`Action::Refused`] (`NotLeader`, `Transferring`,
+    /// [`Refusal::ChangeInProgress`], [`Refusal::InvalidMembership`]).
+    ///
+    /// If the voters change, the leader appends the joint configuration C_old,new, in which
+    /// every decision needs a majority of the old voters and one of the new; once that entry
+    /// commits, it appends C_new by itself. If only the learners change, it appends the new
+    /// configuration directly. A configuration takes effect on each server as soon as its
+    /// entry is appended there ([`Action::MembershipChanged`]). To add a server, start it
+    /// with empty [`Config::peers`](crate::Config) and name it here (as a learner first, so
+    /// that it catches up before it counts; then again among `voters` to promote it). A
+    /// leader that is not among the new voters steps down once C_new commits. Never reuse the
+    /// id of a server that lost its durable state (see [`embedding`](crate::embedding)).
+    ChangeMembership {
+        /// The voters of the new configuration.
+        voters: Vec<NodeId>,
+        /// The learners of the new configuration: they receive the log, but neither vote nor
+        /// count toward commitment.
+        learners: Vec<NodeId>,
+    },
 }
 
 /// Why a node refused a request.
@@ -87,8 +109,13 @@ pub enum Refusal {
     TimedOut,
     /// The feature is off in this node's `Config`.
     Disabled,
-    /// `TransferLeader` named a node that is not a peer.
+    /// `TransferLeader` named a node that is not a voter.
     UnknownPeer,
+    /// `ChangeMembership` while a change is not finished: the configuration in force is joint,
+    /// or its entry is not committed yet. Retry once it is (one change at a time, §6).
+    ChangeInProgress,
+    /// `ChangeMembership` with an unusable configuration.
+    InvalidMembership(MembershipError),
 }
 
 /// Something the driver must do, in the order given.
@@ -182,5 +209,23 @@ pub enum Action {
         id: u64,
         /// Why.
         reason: Refusal,
+    },
+    /// The answer to `ChangeMembership`: the first configuration entry of the change (the
+    /// joint one, or the new configuration itself when only learners change) was appended at
+    /// `index` in `term`. The change may yet be lost if this leader is deposed before that
+    /// entry commits; watch [`Action::MembershipChanged`] to see where it ends.
+    MembershipProposed {
+        /// Where the configuration entry sits in the log.
+        index: LogIndex,
+        /// The leader's term.
+        term: Term,
+    },
+    /// The configuration in force on this node changed: an entry carrying one was appended
+    /// or truncated, or a snapshot installed. The driver opens connections to new members
+    /// and may close those to nodes no longer in it. It comes before the `Send`s of the same
+    /// call. (After a restart, read [`RaftNode::membership`](crate::RaftNode::membership).)
+    MembershipChanged {
+        /// The configuration now in force.
+        membership: Membership,
     },
 }

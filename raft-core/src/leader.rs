@@ -53,6 +53,16 @@ impl Leader {
     pub(crate) fn position(&self, id: NodeId) -> Option<usize> {
         self.progress.iter().position(|p| p.id == id)
     }
+
+    /// Follower `id`'s progress, if we replicate to it.
+    pub(crate) fn progress_of(&self, id: NodeId) -> Option<&Progress> {
+        self.progress.iter().find(|p| p.id == id)
+    }
+
+    /// New entries wait for `send_new_entries` at the end of the call.
+    pub(crate) fn note_proposed(&mut self) {
+        self.proposed = true;
+    }
 }
 
 impl RaftNode {
@@ -83,15 +93,20 @@ impl RaftNode {
         if commands.len() == 0 {
             return Some((first_index, term));
         }
-        let entries: Vec<Entry> = commands.map(|command| Entry { term, command }).collect();
+        let entries: Vec<Entry> = commands.map(|command| Entry::new(term, command)).collect();
+        self.append_as_leader(entries);
+        Some((first_index, term))
+    }
+
+    /// Appends entries of our term to our log and starts replicating them.
+    pub(crate) fn append_as_leader(&mut self, entries: Vec<Entry>) {
         self.append_to_log(entries);
         self.leader_state_mut().proposed = true;
         // The entries leave at the end of the call (`send_new_entries`), together with any
         // others proposed in the same group.
-        if self.quorum() == 1 {
-            self.advance_commit(); // only a lone node commits by its own append
+        if self.alone_is_quorum() {
+            self.advance_commit(); // only a lone voter commits by its own append
         }
-        Some((first_index, term))
     }
 
     pub(crate) fn leader_tick(&mut self) {
@@ -223,6 +238,7 @@ impl RaftNode {
             last_included_index: snapshot.index,
             last_included_term: snapshot.term,
             data: snapshot.data.clone(),
+            membership: snapshot.membership.clone(),
         };
         let p = &mut self.leader_state_mut().progress[k];
         p.mode = Mode::Snapshot {
@@ -305,21 +321,22 @@ impl RaftNode {
         self.send_timeout_now_if_ready(k);
     }
 
-    /// Commit the highest index a majority holds — but only by counting replicas of an entry
-    /// of the current term (§5.4.2, Figure 8); earlier entries commit indirectly.
-    /// The leader counts itself only through what it has made durable (see `pipeline`).
+    /// Commit the highest index a majority holds — of each side while joint (§6) — but only
+    /// by counting replicas of an entry of the current term (§5.4.2, Figure 8); earlier
+    /// entries commit indirectly. The leader counts itself only if it is a voter, and only
+    /// through what it has made durable (see `pipeline`).
     pub(crate) fn advance_commit(&mut self) {
-        let quorum = self.quorum();
-        let last_index = self.log.last_index();
+        let (me, last_index) = (self.config.id, self.log.last_index());
         let Role::Leader(leader) = &mut self.role else {
             return;
         };
-        let scratch = &mut leader.match_scratch;
-        scratch.clear();
-        scratch.push(leader.own.self_match(last_index));
-        scratch.extend(leader.progress.iter().map(|p| p.match_index));
-        scratch.sort_unstable_by(|a, b| b.cmp(a));
-        let majority_index = scratch[quorum - 1];
+        let own = leader.own.self_match(last_index);
+        let (progress, scratch) = (&leader.progress, &mut leader.match_scratch);
+        let match_of = |id: NodeId| match id == me {
+            true => own,
+            false => (progress.iter().find(|p| p.id == id)).map_or(LogIndex(0), |p| p.match_index),
+        };
+        let majority_index = self.membership.quorum_value(match_of, scratch);
         if majority_index > self.commit_index
             && self.log.term_at(majority_index) == Some(self.hard_state.term)
         {

@@ -19,6 +19,7 @@
 //! costs nothing but more reads falling back to a round.
 
 use crate::node::{RaftNode, Role};
+use crate::types::NodeId;
 
 impl RaftNode {
     /// Whether this leader's lease holds now (its commit index is not checked here).
@@ -29,19 +30,14 @@ impl RaftNode {
         if !self.config.lease_reads || !leader.lease_allowed {
             return false;
         }
-        // When the heartbeat each follower last answered left; ourselves, now.
-        let mut sent: Vec<u64> = leader
-            .progress
-            .iter()
-            .filter_map(|p| p.acked_sent_at)
-            .collect();
-        sent.push(self.clock);
-        let quorum = self.quorum();
-        if sent.len() < quorum {
-            return false;
-        }
-        sent.sort_unstable_by(|a, b| b.cmp(a));
-        let start = sent[quorum - 1];
-        self.clock < start.saturating_add(self.config.lease_ticks())
+        // When the heartbeat each voter last answered left; ourselves, now. The lease starts
+        // at the latest time a majority (of each side while joint) has acknowledged.
+        let me = self.config.id;
+        let sent_at = |id: NodeId| match id == me {
+            true => Some(self.clock),
+            false => leader.progress_of(id).and_then(|p| p.acked_sent_at),
+        };
+        let start = self.membership.quorum_value(sent_at, &mut Vec::new());
+        start.is_some_and(|start| self.clock < start.saturating_add(self.config.lease_ticks()))
     }
 }

@@ -29,6 +29,13 @@
 //! through a lease ([`Config::lease_reads`], §6.4.1), and leadership transfer
 //! ([`Event::TransferLeader`], §3.10). Their messages are wire version 2 (see [`Message`]).
 //!
+//! Membership changes ([`Event::ChangeMembership`], Raft paper §6, thesis §4.3) go through the
+//! joint configuration C_old,new to C_new on their own; learners catch up before they vote.
+//! The driver opens and closes connections on [`Action::MembershipChanged`], its service skips
+//! configuration entries ([`Entry::membership`]), and a server joining a running cluster starts
+//! with empty [`Config::peers`]. `cargo run -p raft-core --example membership` grows three
+//! servers to five and replaces a dead one.
+//!
 //! ```
 //! use raft_core::{Action, Config, Event, NodeId, RaftNode};
 //!
@@ -110,6 +117,7 @@ mod io;
 mod leader;
 mod lease;
 mod log;
+mod membership;
 mod message;
 mod node;
 mod persist;
@@ -117,13 +125,16 @@ mod pipeline;
 mod prevote;
 mod progress;
 mod read_index;
+mod reconfig;
 mod snapshot;
 mod transfer;
 mod types;
 pub mod wal;
+mod wire;
 
 pub use config::{Config, ConfigError};
 pub use io::{Action, Event, Refusal};
+pub use membership::{Membership, MembershipError, MAX_MEMBERS};
 pub use message::{
     AppendEntries, AppendEntriesReply, AppendOutcome, ConflictHint, Heartbeat, HeartbeatReply,
     InstallSnapshot, InstallSnapshotReply, Message, ReadIndexRequest, ReadIndexResponse,

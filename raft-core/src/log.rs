@@ -1,7 +1,9 @@
 //! The in-memory log: a snapshot of the prefix, then the entries after it.
 
+use crate::membership::Membership;
 use crate::persist::Snapshot;
 use crate::types::{Entry, LogIndex, SharedBytes, Term};
+use std::sync::Arc;
 
 /// The log as the node sees it. `entries[0]` sits at `snapshot.index + 1`; everything at or
 /// before `snapshot.index` is covered by the snapshot and freed (§7).
@@ -9,11 +11,49 @@ use crate::types::{Entry, LogIndex, SharedBytes, Term};
 pub(crate) struct RaftLog {
     snapshot: Snapshot,
     entries: Vec<Entry>,
+    /// The indexes of the configuration entries among `entries`, in order: the
+    /// configuration at any index is found without scanning the log (§6).
+    configs: Vec<LogIndex>,
 }
 
 impl RaftLog {
     pub(crate) fn new(snapshot: Snapshot, entries: Vec<Entry>) -> RaftLog {
-        RaftLog { snapshot, entries }
+        let mut log = RaftLog {
+            snapshot,
+            entries: Vec::new(),
+            configs: Vec::new(),
+        };
+        log.append(&entries);
+        log
+    }
+
+    /// The configuration in force at `index` (at or after the snapshot): the latest
+    /// configuration entry at or before it, else the snapshot's; `None` if neither has one.
+    pub(crate) fn membership_at(&self, index: LogIndex) -> Option<&Membership> {
+        self.shared_membership_at(index).map(|m| &**m)
+    }
+
+    /// The same, shared: a snapshot records it without copying.
+    fn shared_membership_at(&self, index: LogIndex) -> Option<&Arc<Membership>> {
+        let held = self.configs.partition_point(|&i| i <= index);
+        match held {
+            0 => self.snapshot.membership.as_ref(),
+            k => self
+                .entry(self.configs[k - 1])
+                .and_then(|e| e.membership.as_ref()),
+        }
+    }
+
+    /// The configuration in force at the end of the log, and where it was set: the index of
+    /// its entry, or the snapshot's index.
+    pub(crate) fn latest_membership(&self) -> Option<(LogIndex, &Membership)> {
+        match self.configs.last() {
+            Some(&index) => self
+                .entry(index)
+                .and_then(Entry::membership)
+                .map(|m| (index, m)),
+            None => (self.snapshot.membership.as_deref()).map(|m| (self.snapshot.index, m)),
+        }
     }
 
     pub(crate) fn snapshot(&self) -> &Snapshot {
@@ -102,28 +142,53 @@ impl RaftLog {
     }
 
     /// Appends entries after the last one. Terms must not decrease (checked by the caller).
-    pub(crate) fn append(&mut self, entries: &[Entry]) {
+    /// Returns whether any of them is a configuration entry.
+    pub(crate) fn append(&mut self, entries: &[Entry]) -> bool {
+        let first = self.last_index().next();
+        let configs = self.configs.len();
+        for (offset, entry) in entries.iter().enumerate() {
+            if entry.membership.is_some() {
+                self.configs.push(first.plus(offset as u64));
+            }
+        }
         self.entries.extend_from_slice(entries);
+        self.configs.len() > configs
     }
 
     /// Drops every entry after `index` (§5.3: a conflicting suffix).
     pub(crate) fn truncate_after(&mut self, index: LogIndex) {
         let keep = index.0.saturating_sub(self.snapshot.index.0) as usize;
         self.entries.truncate(keep);
+        let kept = self.configs.partition_point(|&i| i <= index);
+        self.configs.truncate(kept);
     }
 
     /// Replaces the log through `index` by a snapshot, keeping the entries after it. The
     /// discarded entries (and their commands, unless shared) are freed; the vector keeps room
     /// for as many entries as it held, which the log will need again before the next snapshot,
     /// and gives back only room beyond twice that (left by an earlier, longer log).
+    /// The snapshot records the configuration in force at `index` (thesis §4.1).
     pub(crate) fn compact(&mut self, index: LogIndex, term: Term, data: SharedBytes) {
+        let membership = self.shared_membership_at(index).cloned();
+        self.discard_through(index);
+        self.snapshot = Snapshot {
+            index,
+            term,
+            data,
+            membership,
+        };
+    }
+
+    /// Frees the entries through `index`.
+    fn discard_through(&mut self, index: LogIndex) {
         let held = self.entries.len();
         let covered = index.0.saturating_sub(self.snapshot.index.0) as usize;
         self.entries.drain(..covered.min(held));
         if self.entries.capacity() > 2 * held + 64 {
             self.entries.shrink_to(held);
         }
-        self.snapshot = Snapshot { index, term, data };
+        let covered_configs = self.configs.partition_point(|&i| i <= index);
+        self.configs.drain(..covered_configs);
     }
 
     /// Installs a leader's snapshot: keeps the tail after `index` only if our entry at `index`
@@ -132,9 +197,10 @@ impl RaftLog {
         if self.term_at(snapshot.index) != Some(snapshot.term) {
             self.entries.clear();
             self.entries.shrink_to_fit();
+            self.configs.clear();
         }
-        let (index, term, data) = (snapshot.index, snapshot.term, snapshot.data);
-        self.compact(index, term, data);
+        self.discard_through(snapshot.index);
+        self.snapshot = snapshot;
     }
 }
 
@@ -147,13 +213,11 @@ mod tests {
             index: LogIndex(snapshot_index),
             term: Term(snapshot_term),
             data: SharedBytes::from(&b""[..]),
+            membership: None,
         };
         let entries = terms
             .iter()
-            .map(|&t| Entry {
-                term: Term(t),
-                command: SharedBytes::from(&b"x"[..]),
-            })
+            .map(|&t| Entry::new(Term(t), SharedBytes::from(&b"x"[..])))
             .collect();
         RaftLog::new(snapshot, entries)
     }
@@ -209,6 +273,7 @@ mod tests {
             index: LogIndex(3),
             term: Term(2),
             data: SharedBytes::from(&b""[..]),
+            membership: None,
         };
         log.install(matching);
         assert_eq!(log.last_index(), LogIndex(4));
@@ -216,6 +281,7 @@ mod tests {
             index: LogIndex(4),
             term: Term(3),
             data: SharedBytes::from(&b""[..]),
+            membership: None,
         };
         log.install(conflicting);
         assert_eq!(log.last_index(), LogIndex(4));

@@ -9,15 +9,23 @@
 //! |---|---|---|
 //! | 1 | 0–5 | the paper's three RPCs and their replies (Figure 2, §7) |
 //! | 2 | 6–13 | PreVote (thesis §9.6), TimeoutNow and its votes (§3.10), numbered heartbeats (§6.4), forwarded reads (§6.4) |
+//! | 3 | 2, 4 | configuration entries in `AppendEntries`, a snapshot's configuration in `InstallSnapshot` (§6): a term with bit 62 set marks them |
 //!
 //! Version 2 only adds tags: every version-1 message encodes to the same bytes as before, and
 //! a node with every production feature off ([`Config`](crate::Config)) sends nothing but
 //! version-1 messages. A version-1 decoder refuses a version-2 tag as malformed input, which a
 //! node drops like any other; [`Message::wire_version`] says which version a message needs.
+//!
+//! Version 3 changes no tag: a configuration entry's term, or an `InstallSnapshot`'s
+//! `last_included_term`, has bit 62 set (no real term does) and the configuration follows. A
+//! cluster that never changes its membership sends exactly the bytes it sent before; an older
+//! decoder sees a term beyond the ceiling in a version-3 message and drops it.
 
+use crate::membership::Membership;
 use crate::persist::DecodeError;
 use crate::types::{Entry, LogIndex, SharedBytes, Term};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A message between two nodes. Requests (`RequestVote`, `AppendEntries`, `InstallSnapshot`)
 /// are answered with at most one reply of the matching kind, in the same `step` — none only
@@ -191,7 +199,7 @@ pub enum ConflictHint {
 }
 
 /// InstallSnapshot arguments (the whole snapshot in one message; no chunking).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InstallSnapshot {
     /// The leader's term.
     pub term: Term,
@@ -201,6 +209,10 @@ pub struct InstallSnapshot {
     pub last_included_term: Term,
     /// The service's snapshot bytes.
     pub data: SharedBytes,
+    /// The configuration in force at `last_included_index` (§6, thesis §4.1), or `None` if
+    /// the log there never held a configuration entry (the cluster's bootstrap
+    /// configuration, `Config::peers`). Wire version 3 when present (see `wire_version`).
+    pub membership: Option<Arc<Membership>>,
 }
 
 /// InstallSnapshot results.
@@ -263,9 +275,13 @@ impl Message {
         )
     }
 
-    /// The wire version that introduced this message (see the module's table).
+    /// The wire version this message needs (see the module's table): 3 for an
+    /// `AppendEntries` carrying a configuration entry or an `InstallSnapshot` carrying a
+    /// configuration, else the version that introduced its kind.
     pub fn wire_version(&self) -> u8 {
         match self {
+            Message::AppendEntries(m) if m.entries.iter().any(|e| e.membership().is_some()) => 3,
+            Message::InstallSnapshot(m) if m.membership.is_some() => 3,
             Message::RequestVote(_)
             | Message::RequestVoteReply(_)
             | Message::AppendEntries(_)

@@ -4,6 +4,7 @@ use crate::config::{Config, ConfigError};
 use crate::io::{Action, Event};
 use crate::leader::Leader;
 use crate::log::RaftLog;
+use crate::membership::Membership;
 use crate::message::Message;
 use crate::persist::{HardState, LogAppend, PersistChange, PersistentState};
 use crate::read_index::ForwardedRead;
@@ -71,6 +72,11 @@ pub struct RaftNode {
     pub(crate) last_leader_contact: Option<u64>,
     /// Reads this node forwarded to the leader and has not answered yet (see `read_index`).
     pub(crate) forwarded: Vec<ForwardedRead>,
+    /// The configuration from `Config::peers`, in force while the log holds none (§6).
+    pub(crate) bootstrap: Membership,
+    /// The configuration in force: the latest in the log, else the bootstrap one (thesis
+    /// §4.1). Kept in step with the log by `refresh_membership`.
+    pub(crate) membership: Membership,
     /// Actions of the current `step`, except the durable change, which goes first at the end.
     pub(crate) out: Vec<Action>,
     pub(crate) pending: PersistChange,
@@ -84,6 +90,7 @@ impl RaftNode {
         let state = restored.unwrap_or_default();
         state.validate().map_err(ConfigError::Restored)?;
         let snapshot_index = state.snapshot.index;
+        let bootstrap = Membership::new(config.peers.clone(), Vec::new());
         let mut node = RaftNode {
             rng: ChaCha8Rng::seed_from_u64(config.seed),
             config,
@@ -98,9 +105,13 @@ impl RaftNode {
             clock: 0,
             last_leader_contact: None,
             forwarded: Vec::new(),
+            membership: bootstrap.clone(),
+            bootstrap,
             out: Vec::new(),
             pending: PersistChange::default(),
         };
+        node.refresh_membership();
+        node.out.clear(); // nothing to announce: the driver reads `membership()` on start
         node.reset_election_timer();
         Ok(node)
     }
@@ -133,7 +144,11 @@ impl RaftNode {
             Event::Persisted { index, term } => self.handle_persisted(index, term),
             Event::TransferLeader { to } => self.transfer_leader(to),
             Event::ReadIndex { id } => self.read_index(id),
+            Event::ChangeMembership { voters, learners } => {
+                self.change_membership(voters, learners)
+            }
         }
+        self.advance_membership_change();
         self.apply_committed();
         self.serve_reads();
         #[cfg(debug_assertions)]
@@ -151,7 +166,10 @@ impl RaftNode {
             let change = std::mem::take(&mut self.pending);
             actions.push(self.persist_action(change));
         }
-        actions.append(&mut self.out);
+        // Moved element by element: one large `memcpy` (a batch's `Apply`s reach 8 KiB) takes
+        // glibc's `rep movsb` path, several times slower on some machines.
+        #[allow(clippy::extend_with_drain)]
+        actions.extend(self.out.drain(..));
     }
 
     fn tick(&mut self) {
@@ -169,7 +187,7 @@ impl RaftNode {
     /// The term prelude (§5.1), then the role's handler.
     fn receive(&mut self, from: NodeId, message: Message) {
         let term = message.term();
-        if self.ignore_unknown_sender(from) || term.0 >= crate::types::TERM_CEILING {
+        if self.ignore_unknown_sender(from, &message) || term.0 >= crate::types::TERM_CEILING {
             return; // ignore_unknown_sender, ignore_term_at_ceiling
         }
         if self.ignore_vote_in_lease(&message) {
@@ -204,9 +222,23 @@ impl RaftNode {
         }
     }
 
-    /// Messages from ourselves or from outside the cluster are dropped.
-    fn ignore_unknown_sender(&self, from: NodeId) -> bool {
-        from == self.config.id || !self.config.peers.contains(&from)
+    /// Messages from ourselves are dropped, and so are replies and one-way messages from
+    /// outside the configuration in force (we sent them no request; a removed server's late
+    /// answer must not move our term). Requests are served whoever sends them (thesis §4.1):
+    /// a leader of a configuration we have not heard of yet, or a candidate of one, may
+    /// need us.
+    fn ignore_unknown_sender(&self, from: NodeId, message: &Message) -> bool {
+        let request = matches!(
+            message,
+            Message::RequestVote(_)
+                | Message::AppendEntries(_)
+                | Message::InstallSnapshot(_)
+                | Message::PreVote(_)
+                | Message::TimeoutNow(_)
+                | Message::TransferVote(_)
+                | Message::Heartbeat(_)
+        );
+        from == self.config.id || (!request && !self.membership.contains(from))
     }
 
     /// A request from an older term gets our term back so its sender steps down (§5.1);
@@ -291,7 +323,9 @@ impl RaftNode {
             return;
         }
         let first_index = self.log.last_index().next();
-        self.log.append(&entries);
+        if self.log.append(&entries) {
+            self.refresh_membership(); // in force once appended (thesis §4.1)
+        }
         // The entries themselves (already owned) become the durable change: no second copy.
         match &mut self.pending.append {
             Some(append) => append.entries.extend(entries),
@@ -308,6 +342,7 @@ impl RaftNode {
     pub(crate) fn truncate_log_after(&mut self, index: LogIndex) {
         debug_assert!(index >= self.commit_index, "truncating committed entries");
         self.log.truncate_after(index);
+        self.refresh_membership(); // a truncated configuration entry no longer holds
         if let Some(append) = &mut self.pending.append {
             // An append earlier in this step is cut back first; keep the change minimal.
             let keep = index.0.saturating_sub(append.first_index.0 - 1) as usize;
@@ -339,15 +374,22 @@ impl RaftNode {
         }
     }
 
-    /// A strict majority of the configured peers.
-    pub(crate) fn quorum(&self) -> usize {
-        self.config.peers.len() / 2 + 1
+    /// Whether this node's own say is a quorum of the configuration in force: a lone voter.
+    pub(crate) fn alone_is_quorum(&self) -> bool {
+        let me = self.config.id;
+        self.membership.is_quorum(|id| id == me)
     }
 
-    /// The peers other than this node, in configuration order.
-    pub(crate) fn others(&self) -> impl Iterator<Item = NodeId> + '_ {
+    /// The voters (of both sides) other than this node, in id order: whom to ask for votes
+    /// and read confirmations.
+    pub(crate) fn other_voters(&self) -> Vec<NodeId> {
         let me = self.config.id;
-        self.config.peers.iter().copied().filter(move |&p| p != me)
+        let mut voters = self.membership.voters.clone();
+        voters.extend(self.membership.outgoing.iter().flatten().copied());
+        voters.sort_unstable();
+        voters.dedup();
+        voters.retain(|&id| id != me);
+        voters
     }
 }
 
@@ -361,6 +403,21 @@ impl RaftNode {
     /// The configuration the node was built with.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The cluster configuration in force on this node: the latest in its log, committed or
+    /// not (thesis §4.1), else its snapshot's, else the bootstrap one from
+    /// [`Config::peers`] (no voter at all on a node started to join a cluster, until the
+    /// leader's entries reach it).
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+
+    /// The configuration in force at the commit index: the latest committed one.
+    pub fn committed_membership(&self) -> &Membership {
+        self.log
+            .membership_at(self.commit_index)
+            .unwrap_or(&self.bootstrap)
     }
 
     /// The current term.

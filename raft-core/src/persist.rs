@@ -1,9 +1,11 @@
 //! Durable state: what must survive a crash (Figure 2 "persistent state" plus the snapshot),
 //! the incremental changes the node asks the driver to make, and a checked byte encoding.
 
+use crate::membership::{Membership, MembershipError};
 use crate::types::{Entry, LogIndex, NodeId, SharedBytes, Term, MAX_RESTORED_INDEX, TERM_CEILING};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// The term and vote, which must be durable before the node acts on them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +25,10 @@ pub struct Snapshot {
     pub term: Term,
     /// The service's bytes.
     pub data: SharedBytes,
+    /// The configuration in force at `index`: the latest configuration entry at or before it
+    /// (§6, thesis §4.1), or `None` if there was none (the bootstrap configuration,
+    /// `Config::peers`). The core fills it in; a driver passes it back unchanged.
+    pub membership: Option<Arc<Membership>>,
 }
 
 /// Entries to add at the end of the durable log.
@@ -225,7 +231,13 @@ impl PersistentState {
             self.snapshot.term,
             &self.entries,
         );
-        postcard::experimental::serialized_size(&view).expect("sizing cannot fail")
+        // The snapshot's configuration counts only when there is one, so that a cluster that
+        // never changed its membership measures what it always did.
+        let membership = self.snapshot.membership.as_deref();
+        let sizes = (postcard::experimental::serialized_size(&view)).and_then(|s| {
+            Ok(s + membership.map_or(Ok(0), postcard::experimental::serialized_size)?)
+        });
+        sizes.expect("sizing cannot fail")
     }
 
     /// Encodes as `MAGIC, VERSION, postcard body, CRC-32 of version and body`.
@@ -238,7 +250,8 @@ impl PersistentState {
         bytes
     }
 
-    /// Decodes [`encode`](Self::encode)'s output. Truncated, corrupt, wrong-version or
+    /// Decodes [`encode`](Self::encode)'s output, and version 1 (written before snapshots
+    /// carried a configuration; it decodes with none). Truncated, corrupt, unknown-version or
     /// inconsistent bytes are an `Err`, never a panic.
     pub fn decode(bytes: &[u8]) -> Result<PersistentState, DecodeError> {
         let header = MAGIC.len() + 1;
@@ -248,18 +261,19 @@ impl PersistentState {
         if bytes[..MAGIC.len()] != MAGIC {
             return Err(DecodeError::BadMagic);
         }
-        if bytes[MAGIC.len()] != VERSION {
-            return Err(DecodeError::UnsupportedVersion(bytes[MAGIC.len()]));
+        let version = bytes[MAGIC.len()];
+        if version != VERSION && version != 1 {
+            return Err(DecodeError::UnsupportedVersion(version));
         }
         let (checked, crc) = bytes.split_at(bytes.len() - 4);
         let crc = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
         if crc32(&checked[MAGIC.len()..]) != crc {
             return Err(DecodeError::ChecksumMismatch);
         }
-        let state = match postcard::take_from_bytes::<PersistentState>(&checked[header..]) {
-            Ok((state, [])) => state,
-            Ok((_, rest)) => return Err(DecodeError::TrailingBytes(rest.len())),
-            Err(e) => return Err(DecodeError::Malformed(e.to_string())),
+        let body = &checked[header..];
+        let state = match version {
+            1 => decode_body::<StateV1>(body)?.into(),
+            _ => decode_body::<PersistentState>(body)?,
         };
         state.validate()?;
         Ok(state)
@@ -285,6 +299,9 @@ impl PersistentState {
                 term: snapshot.term,
                 data_len: snapshot.data.len(),
             });
+        }
+        if let Some(why) = self.find_bad_membership() {
+            return Some(why);
         }
         let last = snapshot.index.0.checked_add(self.entries.len() as u64);
         match last {
@@ -314,6 +331,82 @@ impl PersistentState {
                 });
             }
             previous = term;
+        }
+        None
+    }
+}
+
+/// Decodes a whole postcard body: trailing bytes are an error.
+pub(crate) fn decode_body<'de, T: Deserialize<'de>>(body: &'de [u8]) -> Result<T, DecodeError> {
+    match postcard::take_from_bytes::<T>(body) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(DecodeError::TrailingBytes(rest.len())),
+        Err(e) => Err(DecodeError::Malformed(e.to_string())),
+    }
+}
+
+/// A state as format version 1 wrote it: snapshots without a configuration.
+#[derive(Deserialize)]
+struct StateV1 {
+    hard_state: HardState,
+    snapshot: SnapshotV1,
+    entries: Vec<Entry>,
+}
+
+impl From<StateV1> for PersistentState {
+    fn from(v1: StateV1) -> PersistentState {
+        PersistentState {
+            hard_state: v1.hard_state,
+            snapshot: v1.snapshot.into(),
+            entries: v1.entries,
+        }
+    }
+}
+
+/// A snapshot as version 1 of the state and write-ahead-log formats wrote it.
+#[derive(Deserialize)]
+pub(crate) struct SnapshotV1 {
+    index: LogIndex,
+    term: Term,
+    data: SharedBytes,
+}
+
+impl From<SnapshotV1> for Snapshot {
+    fn from(v1: SnapshotV1) -> Snapshot {
+        Snapshot {
+            index: v1.index,
+            term: v1.term,
+            data: v1.data,
+            membership: None,
+        }
+    }
+}
+
+impl PersistentState {
+    /// A configuration that is malformed, or where none may be: on "no snapshot", or in an
+    /// entry that also carries a command.
+    fn find_bad_membership(&self) -> Option<Inconsistency> {
+        let snapshot = &self.snapshot;
+        if let Some(membership) = &snapshot.membership {
+            if snapshot.index.0 == 0 {
+                return Some(Inconsistency::EmptySnapshotHasMembership);
+            }
+            if let Err(error) = membership.validate() {
+                let index = snapshot.index;
+                return Some(Inconsistency::BadMembership { index, error });
+            }
+        }
+        for (offset, entry) in self.entries.iter().enumerate() {
+            let Some(membership) = entry.membership() else {
+                continue;
+            };
+            let index = snapshot.index.plus(offset as u64 + 1);
+            if !entry.command.is_empty() {
+                return Some(Inconsistency::MembershipWithCommand(index));
+            }
+            if let Err(error) = membership.validate() {
+                return Some(Inconsistency::BadMembership { index, error });
+            }
         }
         None
     }
@@ -355,6 +448,18 @@ pub enum Inconsistency {
         /// The current term.
         current: Term,
     },
+    /// "No snapshot" (index 0) carries a configuration.
+    EmptySnapshotHasMembership,
+    /// The configuration of the snapshot (at its index) or of the entry at `index` is
+    /// malformed.
+    BadMembership {
+        /// Where.
+        index: LogIndex,
+        /// What is wrong with it.
+        error: MembershipError,
+    },
+    /// The configuration entry at this index also carries a command.
+    MembershipWithCommand(LogIndex),
 }
 
 impl fmt::Display for Inconsistency {
@@ -386,12 +491,25 @@ impl fmt::Display for Inconsistency {
                 f,
                 "position {index} has term {term}, after the current term {current}"
             ),
+            Inconsistency::EmptySnapshotHasMembership => {
+                write!(f, "no snapshot (index 0) but a configuration")
+            }
+            Inconsistency::BadMembership { index, error } => {
+                write!(f, "the configuration at {index} is malformed: {error}")
+            }
+            Inconsistency::MembershipWithCommand(index) => {
+                write!(
+                    f,
+                    "the configuration entry at {index} also carries a command"
+                )
+            }
         }
     }
 }
 
 const MAGIC: [u8; 4] = *b"RAFT";
-const VERSION: u8 = 1;
+/// Version 2 added the snapshot's configuration; version 1 still decodes.
+const VERSION: u8 = 2;
 
 /// Why bytes could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]

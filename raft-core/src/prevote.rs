@@ -25,16 +25,16 @@ impl RaftNode {
     /// Become a pre-candidate for the next term and ask every peer whether it would vote.
     pub(crate) fn start_pre_vote(&mut self) {
         let term = self.hard_state.term.next();
-        if term.0 >= TERM_CEILING {
-            self.reset_election_timer();
-            return; // a term nobody would listen to
-        }
         let me = self.config.id;
+        if term.0 >= TERM_CEILING || !self.membership.is_voter(me) {
+            self.reset_election_timer();
+            return; // a term nobody would listen to, or we have no vote (see `election`)
+        }
         self.role = Role::PreCandidate(Candidate { votes: vec![me] });
         // Our timer fired: we no longer know a leader.
         self.leader = None;
         self.reset_election_timer();
-        if self.quorum() == 1 {
+        if self.alone_is_quorum() {
             self.start_election(false);
             return;
         }
@@ -43,8 +43,7 @@ impl RaftNode {
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
         };
-        let others: Vec<NodeId> = self.others().collect();
-        for peer in others {
+        for peer in self.other_voters() {
             self.send(peer, Message::PreVote(request.clone()));
         }
     }
@@ -63,9 +62,8 @@ impl RaftNode {
         );
     }
 
-    /// Count a pre-vote; a majority lets us stand for election for real.
+    /// Count a pre-vote; a majority (of each side while joint) lets us stand for real.
     pub(crate) fn handle_pre_vote_reply(&mut self, from: NodeId, reply: RequestVoteReply) {
-        let quorum = self.quorum();
         let next = self.hard_state.term.next();
         let Role::PreCandidate(candidate) = &mut self.role else {
             return; // ignore_pre_vote_when_not_pre_candidate: that round is over.
@@ -74,7 +72,8 @@ impl RaftNode {
             return; // ignore_refusal_or_other_round
         }
         candidate.votes.push(from);
-        if candidate.votes.len() >= quorum {
+        let votes = &candidate.votes;
+        if self.membership.is_quorum(|id| votes.contains(&id)) {
             self.start_election(false);
         }
     }

@@ -120,7 +120,7 @@ impl RaftNode {
     /// A leader takes a read: its index now if it can tell, and the round that confirms it.
     fn queue_read(&mut self, id: u64, origin: Origin) {
         let index = self.own_term_committed().then_some(self.commit_index);
-        let covered = (index.is_some() && self.lease_valid()) || self.quorum() == 1;
+        let covered = (index.is_some() && self.lease_valid()) || self.alone_is_quorum();
         let reads = &mut self.leader_state_mut().reads;
         let round = match covered {
             true => 0,
@@ -209,13 +209,15 @@ impl RaftNode {
         p.acked_sent_at = sent_at.or(p.acked_sent_at);
     }
 
-    /// The highest round a majority (ourselves included) has answered.
+    /// The highest round a majority (of each side while joint; ourselves included if we
+    /// vote) has answered.
     fn confirmed_round(&self) -> u64 {
-        let leader = self.leader_state();
-        let mut acked: Vec<u64> = leader.progress.iter().map(|p| p.round_acked).collect();
-        acked.push(leader.reads.round);
-        acked.sort_unstable_by(|a, b| b.cmp(a));
-        acked[self.quorum() - 1]
+        let (leader, me) = (self.leader_state(), self.config.id);
+        let acked = |id: NodeId| match id == me {
+            true => leader.reads.round,
+            false => leader.progress_of(id).map_or(0, |p| p.round_acked),
+        };
+        self.membership.quorum_value(acked, &mut Vec::new())
     }
 
     /// Sends a new round: at the end of a call if a read waits for one and none is in flight,
@@ -238,8 +240,7 @@ impl RaftNode {
         if reads.sent_at.len() > ROUNDS_REMEMBERED {
             reads.sent_at.pop_front();
         }
-        let others: Vec<NodeId> = self.others().collect();
-        for peer in others {
+        for peer in self.other_voters() {
             self.send(peer, Message::Heartbeat(Heartbeat { term, round }));
         }
     }

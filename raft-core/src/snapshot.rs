@@ -14,14 +14,17 @@ impl RaftNode {
             return; // ignore_snapshot_not_ahead / ignore_snapshot_of_unapplied_entries
         }
         let term = self.log.term_at(index).expect("applied entries are held");
-        self.log.compact(index, term, data.clone());
-        self.pending.snapshot = Some(Snapshot { index, term, data });
+        // The log records the configuration in force at `index` in the snapshot (§7).
+        self.log.compact(index, term, data);
+        self.pending.snapshot = Some(self.log.snapshot().clone());
     }
 
     pub(crate) fn handle_install_snapshot(&mut self, from: NodeId, request: InstallSnapshot) {
+        let bad_config = (request.membership.as_ref()).is_some_and(|m| m.validate().is_err());
         if self.ignore_rival_leader()
             || request.last_included_term > request.term
             || request.last_included_index.0 > MAX_SANE_INDEX
+            || bad_config
         {
             return;
         }
@@ -44,6 +47,7 @@ impl RaftNode {
             index: request.last_included_index,
             term: request.last_included_term,
             data: request.data.clone(),
+            membership: request.membership.clone(),
         };
         let keeps_tail = self.log.term_at(snapshot.index) == Some(snapshot.term);
         self.log.install(snapshot.clone());
@@ -51,6 +55,7 @@ impl RaftNode {
         if !keeps_tail {
             self.pending.truncate_after = Some(request.last_included_index);
         }
+        self.refresh_membership(); // the snapshot's, unless a kept entry is newer
         self.commit_index = request.last_included_index;
         self.last_applied = request.last_included_index;
         self.out.push(Action::ApplySnapshot {

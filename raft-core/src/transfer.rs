@@ -44,8 +44,9 @@ impl RaftNode {
         if to == self.config.id {
             return; // we lead already
         }
+        let voter = self.membership.is_voter(to);
         let leader = self.leader_state_mut();
-        let Some(k) = leader.position(to) else {
+        let Some(k) = leader.position(to).filter(|_| voter) else {
             let reason = Refusal::UnknownPeer;
             self.out.push(Action::Refused { reason });
             return;
@@ -111,7 +112,8 @@ impl RaftNode {
         self.send(to, Message::TimeoutNow(TimeoutNow { term }));
     }
 
-    /// The leader of our term hands over to us: stand for election now, skipping PreVote.
+    /// The leader of our term hands over to us: stand for election now, skipping PreVote
+    /// (`start_election` refuses if we have no vote).
     pub(crate) fn handle_timeout_now(&mut self) {
         if self.ignore_rival_leader() {
             return; // only a leader sends TimeoutNow, and we are the leader of this term

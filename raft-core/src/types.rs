@@ -1,5 +1,6 @@
 //! Newtypes for the three numbers Raft juggles, and the log entry.
 
+use crate::membership::Membership;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
@@ -80,11 +81,45 @@ impl fmt::Display for LogIndex {
     }
 }
 
-/// One log entry: the term in which a leader created it and the client's opaque command.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One log entry: the term in which a leader created it and the client's opaque command, or
+/// a cluster configuration (§6).
+///
+/// Build ordinary entries with [`Entry::new`]. A *configuration entry* ([`Entry::config`],
+/// appended by the core itself on `Event::ChangeMembership`) has an empty command and a
+/// [`Membership`]: it reaches the service through `Action::Apply` like every entry (so
+/// indexes stay contiguous), and the service skips it ([`Entry::membership`] is `Some`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// The leader's term when the entry was proposed.
     pub term: Term,
-    /// The command, opaque to Raft.
+    /// The command, opaque to Raft (empty in a configuration entry).
     pub command: SharedBytes,
+    /// The configuration a configuration entry carries.
+    pub(crate) membership: Option<Arc<Membership>>,
+}
+
+impl Entry {
+    /// An ordinary entry carrying a client's command.
+    pub fn new(term: Term, command: SharedBytes) -> Entry {
+        Entry {
+            term,
+            command,
+            membership: None,
+        }
+    }
+
+    /// A configuration entry: it carries `membership` and an empty command.
+    pub fn config(term: Term, membership: Membership) -> Entry {
+        Entry {
+            term,
+            command: SharedBytes::from(&[][..]),
+            membership: Some(Arc::new(membership)),
+        }
+    }
+
+    /// The configuration this entry carries, if it is a configuration entry. A service skips
+    /// such entries when it applies the log.
+    pub fn membership(&self) -> Option<&Membership> {
+        self.membership.as_deref()
+    }
 }

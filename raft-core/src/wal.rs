@@ -14,7 +14,7 @@
 //! change, [`PersistChange::prefix`]). To compact, a store writes the whole state as a single
 //! record ([`PersistChange::from_state`]) into a new file and renames it over the old one.
 //!
-//! # The format (version 1; stable)
+//! # The format (versions 1 and 2; stable)
 //!
 //! A log is a sequence of records, each:
 //!
@@ -22,8 +22,13 @@
 //! |---|---|
 //! | 4 | `length`: the number of bytes after the checksum (version and body), little-endian, at least 1 |
 //! | 4 | `crc`: CRC-32 (IEEE 802.3) of the 4 length bytes, the version and the body, little-endian |
-//! | 1 | `version`: 1 |
+//! | 1 | `version`: 1, or 2 if the change carries a configuration |
 //! | `length - 1` | `body`: postcard of the tuple `(Option<HardState>, Option<Snapshot>, Option<LogIndex>, Option<(LogIndex, Vec<Entry>)>)`: the change's hard state, snapshot, truncation and append (first index and entries) |
+//!
+//! Version 2 has the same layout, but its snapshot ends with the configuration in force at
+//! its index (an `Option<Membership>`), and its entries may be configuration entries (see
+//! [`Entry::config`]: a term with bit 62 set, then the configuration). A change with neither
+//! is written as version 1, so logs of clusters that never change membership are unchanged.
 //!
 //! The checksum covers the length, so a torn or damaged length field is caught like damaged
 //! data. The tests pin these bytes: a change of format needs a new version.
@@ -45,15 +50,18 @@
 //! everything after it; a store that must survive that needs replication of its own.
 
 use crate::persist::{
-    crc32_update, ChangeError, DecodeError, HardState, LogAppend, PersistChange, PersistentState,
-    Snapshot,
+    crc32_update, decode_body, ChangeError, DecodeError, HardState, LogAppend, PersistChange,
+    PersistentState, Snapshot, SnapshotV1,
 };
-use crate::types::{Entry, LogIndex};
+use crate::types::{Entry, LogIndex, SharedBytes, Term};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The record format version this code writes and reads.
-pub const VERSION: u8 = 1;
+/// The newest record format version this code writes and reads. Version 2 adds
+/// configurations: a snapshot's ([`Snapshot::membership`]) and configuration entries. A record
+/// that carries none is written as version 1, byte for byte as before (see the module's
+/// comment); both versions are read.
+pub const VERSION: u8 = 2;
 
 /// Bytes before a record's version: the length and the checksum.
 pub const HEADER_LEN: usize = 8;
@@ -62,10 +70,36 @@ pub const HEADER_LEN: usize = 8;
 #[derive(Serialize)]
 struct BodyRef<'a>(
     Option<HardState>,
-    Option<&'a Snapshot>,
+    SnapshotRef<'a>,
     Option<LogIndex>,
     Option<(LogIndex, &'a [Entry])>,
 );
+
+/// The snapshot as the record's version lays it out.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum SnapshotRef<'a> {
+    V1(Option<SnapshotRefV1<'a>>),
+    Current(Option<&'a Snapshot>),
+}
+
+/// A snapshot without its configuration (version 1).
+#[derive(Serialize)]
+struct SnapshotRefV1<'a> {
+    index: LogIndex,
+    term: Term,
+    data: &'a SharedBytes,
+}
+
+impl<'a> From<&'a Snapshot> for SnapshotRefV1<'a> {
+    fn from(snapshot: &'a Snapshot) -> SnapshotRefV1<'a> {
+        SnapshotRefV1 {
+            index: snapshot.index,
+            term: snapshot.term,
+            data: &snapshot.data,
+        }
+    }
+}
 
 /// The body, owned for decoding; the same layout as [`BodyRef`].
 #[derive(Deserialize)]
@@ -75,6 +109,31 @@ struct Body(
     Option<LogIndex>,
     Option<(LogIndex, Vec<Entry>)>,
 );
+
+/// A version-1 body: its snapshot has no configuration.
+#[derive(Deserialize)]
+struct BodyV1(
+    Option<HardState>,
+    Option<SnapshotV1>,
+    Option<LogIndex>,
+    Option<(LogIndex, Vec<Entry>)>,
+);
+
+/// A version-1 record must not carry configurations: version 1 had none.
+fn record_version(change: &PersistChange) -> u8 {
+    let snapshot_config = change
+        .snapshot
+        .as_ref()
+        .is_some_and(|s| s.membership.is_some());
+    let config_entry = change
+        .append
+        .as_ref()
+        .is_some_and(|a| a.entries.iter().any(|e| e.membership().is_some()));
+    match snapshot_config || config_entry {
+        true => VERSION,
+        false => 1,
+    }
+}
 
 /// A change too large for one record: its version and body need more than `u32::MAX` bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,10 +156,15 @@ impl std::error::Error for RecordTooLarge {}
 pub fn encode_record(change: &PersistChange, out: &mut Vec<u8>) -> Result<usize, RecordTooLarge> {
     let start = out.len();
     out.extend_from_slice(&[0; HEADER_LEN]);
-    out.push(VERSION);
+    let version = record_version(change);
+    out.push(version);
+    let v1_snapshot = change.snapshot.as_ref().map(SnapshotRefV1::from);
     let body = BodyRef(
         change.hard_state,
-        change.snapshot.as_ref(),
+        match version {
+            1 => SnapshotRef::V1(v1_snapshot),
+            _ => SnapshotRef::Current(change.snapshot.as_ref()),
+        },
         change.truncate_after,
         change
             .append
@@ -221,19 +285,17 @@ fn decode_one(bytes: &[u8]) -> Result<(PersistChange, usize), StopKind> {
     if length == 0 || record_crc(&bytes[..4], payload) != crc {
         return Err(StopKind::ChecksumMismatch);
     }
-    if payload[0] != VERSION {
-        return Err(StopKind::UnsupportedVersion(payload[0]));
-    }
-    let body = match postcard::take_from_bytes::<Body>(&payload[1..]) {
-        Ok((body, [])) => body,
-        Ok((_, rest)) => {
-            return Err(StopKind::Malformed(format!(
-                "{} trailing bytes",
-                rest.len()
-            )))
-        }
-        Err(e) => return Err(StopKind::Malformed(e.to_string())),
+    let body = match payload[0] {
+        1 => decode_body::<BodyV1>(&payload[1..])
+            .map(|BodyV1(h, s, t, a)| Body(h, s.map(Snapshot::from), t, a)),
+        VERSION => decode_body::<Body>(&payload[1..]),
+        other => return Err(StopKind::UnsupportedVersion(other)),
     };
+    let body = body.map_err(|e| match e {
+        DecodeError::TrailingBytes(n) => StopKind::Malformed(format!("{n} trailing bytes")),
+        DecodeError::Malformed(why) => StopKind::Malformed(why),
+        other => StopKind::Malformed(other.to_string()),
+    })?;
     let Body(hard_state, snapshot, truncate_after, append) = body;
     let change = PersistChange {
         hard_state,

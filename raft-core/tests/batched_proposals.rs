@@ -185,10 +185,7 @@ fn a_batch_commits_everywhere_with_one_durable_write_per_node() {
     for id in c.ids.clone() {
         assert_eq!(c.service(id).last(), LogIndex(last), "{id}");
         let entry = c.node(id).entry(LogIndex(last)).cloned();
-        let expected = Entry {
-            term: *term,
-            command: cmd("c63"),
-        };
+        let expected = Entry::new(*term, cmd("c63"));
         assert_eq!(entry, Some(expected));
     }
 }

@@ -14,7 +14,8 @@ use raft_core::{
 use support::*;
 
 const MAGIC: &[u8; 4] = b"RAFT";
-const VERSION: u8 = 1;
+/// Version 2 added the snapshot's configuration; version 1 still decodes.
+const VERSION: u8 = 2;
 const HEADER_LEN: usize = 5;
 const CHECKSUM_LEN: usize = 4;
 /// The largest term and last index `PersistentState::validate` accepts.
@@ -64,10 +65,10 @@ fn every_message() -> Vec<Message> {
         append(
             1,
             (0, 0),
-            vec![raft_core::Entry {
-                term: Term(1),
-                command: SharedBytes::from(vec![0u8; 5000]),
-            }],
+            vec![raft_core::Entry::new(
+                Term(1),
+                SharedBytes::from(vec![0u8; 5000]),
+            )],
             0,
         ),
         matched(4, 10),
@@ -106,6 +107,7 @@ fn sample_states() -> Vec<PersistentState> {
                 index: LogIndex(MAX_INDEX - 1),
                 term: Term(5),
                 data: SharedBytes::from(vec![0xAB; 3000]),
+                membership: None,
             },
             entries: entries_at(MAX_INDEX, &[6]),
         },
@@ -280,7 +282,7 @@ fn wrong_magic_and_version_are_named() {
         PersistentState::decode(&wrong_magic),
         Err(DecodeError::BadMagic)
     );
-    for version in [0u8, 2, 255] {
+    for version in [0u8, 3, 255] {
         let mut other = bytes.clone();
         other[4] = version;
         assert_eq!(
@@ -345,6 +347,7 @@ fn well_sealed_but_bad_bodies_are_named() {
         index: LogIndex(u64::MAX),
         term: Term(1),
         data: cmd(""),
+        membership: None,
     };
     let inconsistent = inconsistent.into_iter().chain([overflowing]);
     for state in inconsistent {
@@ -401,10 +404,7 @@ fn arb_state() -> impl Strategy<Value = PersistentState> {
                 .into_iter()
                 .map(|(step, command)| {
                     term += step;
-                    raft_core::Entry {
-                        term: Term(term),
-                        command: SharedBytes::from(command),
-                    }
+                    raft_core::Entry::new(Term(term), SharedBytes::from(command))
                 })
                 .collect();
             PersistentState {
@@ -416,6 +416,7 @@ fn arb_state() -> impl Strategy<Value = PersistentState> {
                     index: LogIndex(snapshot_index),
                     term: Term(snapshot_term),
                     data: SharedBytes::from(data),
+                    membership: None,
                 },
                 entries,
             }

@@ -126,14 +126,24 @@ fn s5_1_newer_term_forgets_the_old_vote() {
 }
 
 #[test]
-fn s5_1_messages_from_unknown_senders_and_from_self_are_dropped() {
-    for from in [0, 1, 4, 99] {
+fn s5_1_messages_from_self_and_replies_from_unknown_senders_are_dropped() {
+    // Requests from outside the configuration are served (thesis §4.1: a leader or candidate
+    // of a configuration not yet known here may need us; see membership_rules.rs), but a
+    // reply from outside it answers nothing we asked and must not move our term.
+    for (from, messages) in [
+        (
+            1,
+            vec![
+                vote_request(9, 9, 9),
+                heartbeat(9, (1, 1), 1),
+                vote(9, true),
+            ],
+        ),
+        (4, vec![vote(9, true)]),
+        (99, vec![vote(9, false)]),
+    ] {
         let mut h = Harness::restored(1, 3, state(2, None, &[1]));
-        for message in [
-            vote_request(9, 9, 9),
-            heartbeat(9, (1, 1), 1),
-            vote(9, true),
-        ] {
+        for message in messages {
             let actions = h.receive(from, message);
             assert!(actions.is_empty(), "from n{from}: {actions:?}");
         }
@@ -538,13 +548,7 @@ fn s5_3_leader_resends_lost_entries_on_the_next_heartbeat() {
     }
     for peer in [2, 3] {
         let m = only_append_to(&resent, peer);
-        assert_eq!(
-            m.entries,
-            vec![raft_core::Entry {
-                term: Term(term),
-                command: cmd("x")
-            }]
-        );
+        assert_eq!(m.entries, vec![raft_core::Entry::new(Term(term), cmd("x"))]);
         assert_eq!(m.prev_log_index, LogIndex(0));
     }
 }
@@ -680,6 +684,7 @@ fn s7_service_snapshot_discards_the_prefix_and_is_persisted() {
         index: LogIndex(5),
         term: Term(2),
         data: cmd("s5"),
+        membership: None,
     };
     assert_eq!(actions.len(), 1);
     let change = persist(&actions).unwrap();

@@ -197,6 +197,7 @@ fn random_change(state: &mut PersistentState, draw: &[u8]) -> PersistChange {
             index: LogIndex(index),
             term: state.entries[at].term,
             data: cmd(&format!("s{index}")),
+            membership: None,
         });
     }
     let floor = change.snapshot.as_ref().map_or(snapshot_at, |s| s.index.0);

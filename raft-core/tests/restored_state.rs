@@ -24,6 +24,7 @@ fn with_snapshot(term: u64, (index, snapshot_term): (u64, u64), data: &str) -> P
             index: LogIndex(index),
             term: Term(snapshot_term),
             data: SharedBytes::from(data.as_bytes()),
+            membership: None,
         },
         entries: Vec::new(),
     }

@@ -17,10 +17,7 @@ fn follower() -> RaftNode {
 }
 
 fn entry(term: u64) -> Entry {
-    Entry {
-        term: Term(term),
-        command: b"c".as_slice().into(),
-    }
+    Entry::new(Term(term), b"c".as_slice().into())
 }
 
 /// Every prefix of `change`, applied to `durable`, decodes and restores a node.
@@ -77,6 +74,7 @@ fn a_write_torn_between_an_installed_snapshot_and_its_truncation_restores() {
         last_included_index: LogIndex(8),
         last_included_term: Term(2),
         data: b"s".as_slice().into(),
+        membership: None,
     };
     let message = Message::InstallSnapshot(install);
     let actions = node.step(Event::Receive {
@@ -208,6 +206,7 @@ fn feed(node: &mut RaftNode, durable: &mut PersistentState, input: Input) {
                 last_included_index: node.commit_index().plus(1 + ahead),
                 last_included_term: Term(term.0 - u64::from(older_term && term.0 > 1)),
                 data: b"s".as_slice().into(),
+                membership: None,
             };
             let message = Message::InstallSnapshot(install);
             Event::Receive {

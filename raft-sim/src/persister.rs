@@ -146,10 +146,7 @@ mod tests {
     use raft_core::{Entry, HardState, LogAppend, LogIndex, Term};
 
     fn change() -> PersistChange {
-        let entry = |t| Entry {
-            term: Term(t),
-            command: b"c".as_slice().into(),
-        };
+        let entry = |t| Entry::new(Term(t), b"c".as_slice().into());
         PersistChange {
             hard_state: Some(HardState {
                 term: Term(2),

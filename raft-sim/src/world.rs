@@ -765,6 +765,8 @@ impl World {
                     self.checkers.read_failed(i, id);
                     self.reads.answered(id, ReadOutcome::Failed(reason));
                 }
+                // Membership changes: not driven by the simulator yet.
+                Action::MembershipProposed { .. } | Action::MembershipChanged { .. } => {}
             }
         }
         self.actions = actions;

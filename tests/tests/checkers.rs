@@ -105,10 +105,7 @@ fn log_matching_fires_on_a_forged_append_from_a_follower() {
             term,
             prev_log_index: last,
             prev_log_term: term,
-            entries: vec![Entry {
-                term,
-                command: Value::Int(666).encode(),
-            }],
+            entries: vec![Entry::new(term, Value::Int(666).encode())],
             leader_commit: LogIndex(0),
         });
         t.world().inject(forger, victim, forged);

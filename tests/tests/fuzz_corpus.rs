@@ -47,10 +47,7 @@ fn inputs(label: &str, n: u64, examples: &[Vec<u8>]) -> Vec<Vec<u8>> {
 }
 
 fn example_messages() -> Vec<Vec<u8>> {
-    let entry = Entry {
-        term: Term(2),
-        command: SharedBytes::from(&b"cmd"[..]),
-    };
+    let entry = Entry::new(Term(2), SharedBytes::from(&b"cmd"[..]));
     vec![
         Message::RequestVote(RequestVote {
             term: Term(3),
@@ -79,11 +76,9 @@ fn example_state() -> Vec<u8> {
             index: LogIndex(3),
             term: Term(2),
             data: SharedBytes::from(&b"s"[..]),
+            membership: None,
         },
-        entries: vec![Entry {
-            term: Term(3),
-            command: SharedBytes::from(&b"x"[..]),
-        }],
+        entries: vec![Entry::new(Term(3), SharedBytes::from(&b"x"[..]))],
     }
     .encode()
 }
@@ -110,10 +105,7 @@ fn decode_state_corpus() {
 
 /// A log of three records: a vote, two entries, a snapshot and one more entry.
 fn example_wal() -> Vec<u8> {
-    let entry = |term, command: &[u8]| Entry {
-        term: Term(term),
-        command: SharedBytes::from(command),
-    };
+    let entry = |term, command: &[u8]| Entry::new(Term(term), SharedBytes::from(command));
     let changes = [
         PersistChange {
             hard_state: Some(HardState {
@@ -131,6 +123,7 @@ fn example_wal() -> Vec<u8> {
                 index: LogIndex(1),
                 term: Term(1),
                 data: SharedBytes::from(&b"s"[..]),
+                membership: None,
             }),
             ..Default::default()
         },
@@ -224,16 +217,11 @@ fn restored_states_below_the_limits_elect_and_commit() {
             index: LogIndex(high_index),
             term: Term(high_term - 1),
             data: SharedBytes::from(&b"s"[..]),
+            membership: None,
         },
         entries: vec![
-            Entry {
-                term: Term(high_term - 1),
-                command: SharedBytes::from(&b"a"[..]),
-            },
-            Entry {
-                term: Term(high_term),
-                command: SharedBytes::from(&b"b"[..]),
-            },
+            Entry::new(Term(high_term - 1), SharedBytes::from(&b"a"[..])),
+            Entry::new(Term(high_term), SharedBytes::from(&b"b"[..])),
         ],
     };
     let example = PersistentState::decode(&example_state()).expect("a valid example");

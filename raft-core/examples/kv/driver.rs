@@ -211,7 +211,11 @@ impl Driver {
                 Action::ReadReady { id, .. } => self.answer_read(id, None),
                 Action::ReadFailed { id, reason } => self.answer_read(id, Some(reason)),
                 Action::Proposed { .. } => {} // this driver proposes in batches only
-                Action::Refused { .. } => {}  // refuses transfers only; this driver asks none
+                // This driver asks for no transfers and no membership changes: its cluster is
+                // the fixed one given on the command line.
+                Action::Refused { .. }
+                | Action::MembershipProposed { .. }
+                | Action::MembershipChanged { .. } => {}
             }
         }
         // Pipelined: the entries' messages are on their way; now make them durable.

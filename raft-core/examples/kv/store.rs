@@ -192,10 +192,7 @@ mod tests {
     fn append(first: u64, commands: &[&str]) -> PersistChange {
         let entries = commands
             .iter()
-            .map(|c| Entry {
-                term: Term(1),
-                command: SharedBytes::from(c.as_bytes()),
-            })
+            .map(|c| Entry::new(Term(1), SharedBytes::from(c.as_bytes())))
             .collect();
         PersistChange {
             hard_state: Some(HardState {
@@ -216,6 +213,7 @@ mod tests {
                 index: LogIndex(index),
                 term: Term(1),
                 data: SharedBytes::from(&b"the service's state"[..]),
+                membership: None,
             }),
             ..Default::default()
         }

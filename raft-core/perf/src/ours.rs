@@ -51,7 +51,9 @@ impl Ours {
                 | Action::NotLeader { .. }
                 | Action::Refused { .. }
                 | Action::ReadReady { .. }
-                | Action::ReadFailed { .. } => {}
+                | Action::ReadFailed { .. }
+                | Action::MembershipProposed { .. }
+                | Action::MembershipChanged { .. } => {}
             }
         }
         self.actions = actions;

@@ -2,10 +2,7 @@ use super::*;
 use crate::types::{NodeId, SharedBytes, Term};
 
 fn entry(term: u64, command: &str) -> Entry {
-    Entry {
-        term: Term(term),
-        command: SharedBytes::from(command.as_bytes()),
-    }
+    Entry::new(Term(term), SharedBytes::from(command.as_bytes()))
 }
 
 fn append(first: u64, entries: Vec<Entry>) -> Option<LogAppend> {
@@ -43,6 +40,7 @@ fn changes() -> Vec<PersistChange> {
                 index: LogIndex(2),
                 term: Term(2),
                 data: SharedBytes::from(&b"service state"[..]),
+                membership: None,
             }),
             ..Default::default()
         },
@@ -50,7 +48,43 @@ fn changes() -> Vec<PersistChange> {
             append: append(3, vec![entry(2, ""), entry(2, "dddd")]),
             ..Default::default()
         },
+        // Version 2: a configuration entry, then a snapshot that records it.
+        PersistChange {
+            append: append(5, vec![Entry::config(Term(2), membership())]),
+            ..Default::default()
+        },
+        PersistChange {
+            snapshot: Some(Snapshot {
+                index: LogIndex(5),
+                term: Term(2),
+                data: SharedBytes::from(&b"state at 5"[..]),
+                membership: Some(std::sync::Arc::new(membership())),
+            }),
+            ..Default::default()
+        },
     ]
+}
+
+fn membership() -> crate::Membership {
+    crate::Membership::new(vec![NodeId(1), NodeId(2)], vec![NodeId(3)])
+}
+
+#[test]
+fn only_records_with_configurations_are_version_2() {
+    let (bytes, starts) = log();
+    let versions: Vec<u8> = starts[..starts.len() - 1]
+        .iter()
+        .map(|&at| bytes[at + HEADER_LEN])
+        .collect();
+    assert_eq!(versions, [1, 1, 1, 1, 1, 2, 2]);
+    let state = replay(&bytes).unwrap().state;
+    assert_eq!(state.snapshot.membership.as_deref(), Some(&membership()));
+    // A version-1 record cannot carry a configuration: a marked entry in one is refused
+    // only by the state's checks, but a version-2 body in a version-1 record is malformed.
+    let mut payload = vec![1];
+    payload.extend_from_slice(&bytes[starts[6] + HEADER_LEN + 1..starts[7]]);
+    let stop = decode(&seal(&payload)).stop;
+    assert!(matches!(stop, Some(StopKind::Malformed(_))), "{stop:?}");
 }
 
 /// The encoded log of `changes()`, and where each record starts (plus the end).
@@ -174,7 +208,7 @@ fn whole_records_that_cannot_be_used_are_refused() {
     let (bytes, _) = log();
     let at = bytes.len();
     let cases = [
-        (seal(&[2, 0, 0, 0, 0]), "unknown version 2"),
+        (seal(&[3, 0, 0, 0, 0]), "unknown version 3"),
         (seal(&[VERSION, 7]), "malformed record"),
         (seal(&[VERSION, 0, 0, 0, 0, 9]), "1 trailing bytes"),
     ];

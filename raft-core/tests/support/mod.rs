@@ -68,9 +68,8 @@ pub fn entries_at(first_index: u64, terms: &[u64]) -> Vec<Entry> {
     terms
         .iter()
         .enumerate()
-        .map(|(offset, &term)| Entry {
-            term: Term(term),
-            command: command_at(first_index + offset as u64, term),
+        .map(|(offset, &term)| {
+            Entry::new(Term(term), command_at(first_index + offset as u64, term))
         })
         .collect()
 }
@@ -101,6 +100,7 @@ pub fn state_after_snapshot(
             } else {
                 cmd("snapshot")
             },
+            membership: None,
         },
         entries: entries_at(snapshot_index + 1, terms),
     }
@@ -234,6 +234,7 @@ pub fn install(term: u64, last_included: (u64, u64), data: &str) -> Message {
         last_included_index: LogIndex(last_included.0),
         last_included_term: Term(last_included.1),
         data: cmd(data),
+        membership: None,
     })
 }
 
@@ -587,11 +588,18 @@ pub struct Stats {
     pub writes: u64,
     /// AppendEntries rejections delivered, keyed by (follower, leader).
     pub rejections: BTreeMap<(NodeId, NodeId), u64>,
+    /// Messages delivered, keyed by (sender, recipient, kind).
+    pub by_link: BTreeMap<(NodeId, NodeId, &'static str), u64>,
 }
 
 impl Stats {
     pub fn kind(&self, kind: &str) -> u64 {
         self.delivered_by_kind.get(kind).copied().unwrap_or(0)
+    }
+
+    /// Messages of `kind` delivered from `from` to `to`.
+    pub fn on_link(&self, from: NodeId, to: NodeId, kind: &'static str) -> u64 {
+        self.by_link.get(&(from, to, kind)).copied().unwrap_or(0)
     }
 
     pub fn rejections(&self, follower: NodeId, leader: NodeId) -> u64 {
@@ -752,7 +760,9 @@ impl Cluster {
                 | Action::ProposedBatch { .. }
                 | Action::NotLeader { .. }
                 | Action::Refused { .. }
-                | Action::ReadFailed { .. } => {}
+                | Action::ReadFailed { .. }
+                | Action::MembershipProposed { .. }
+                | Action::MembershipChanged { .. } => {}
                 Action::ReadReady { index, .. } => assert!(
                     *index <= last_applied,
                     "{id}: a read is ready at {index} before it is applied"
@@ -762,7 +772,11 @@ impl Cluster {
                     to: *to,
                     message: message.clone(),
                 }),
-                Action::Apply { index, entry } => self.apply_entry(i, *index, &entry.command),
+                Action::Apply { index, entry } => {
+                    // A configuration entry is checked like a command: by what it says.
+                    let config = entry.membership().map(|m| cmd(&format!("config {m}")));
+                    self.apply_entry(i, *index, config.as_ref().unwrap_or(&entry.command))
+                }
                 Action::ApplySnapshot { index, data, .. } => self.apply_snapshot(i, *index, data),
             }
         }
@@ -929,6 +943,11 @@ impl Cluster {
             .delivered_by_kind
             .entry(message.kind())
             .or_default() += 1;
+        *self
+            .stats
+            .by_link
+            .entry((from, to, message.kind()))
+            .or_default() += 1;
         if let Message::AppendEntriesReply(AppendEntriesReply {
             outcome: AppendOutcome::Rejected { .. },
             ..
@@ -945,6 +964,22 @@ impl Cluster {
             let envelope = self.queue.remove(k % self.queue.len()).expect("in range");
             self.deliver_envelope(envelope);
         }
+    }
+
+    /// Delivers, in order, the queued messages that `pick` selects (not what that produces).
+    pub fn deliver_where(&mut self, pick: impl Fn(&Envelope) -> bool) {
+        let (picked, kept) = std::mem::take(&mut self.queue).into_iter().partition(&pick);
+        self.queue = kept;
+        for envelope in picked {
+            self.deliver_envelope(envelope);
+        }
+    }
+
+    /// Loses the queued messages that `pick` selects.
+    pub fn drop_where(&mut self, pick: impl Fn(&Envelope) -> bool) {
+        let before = self.queue.len();
+        self.queue.retain(|e| !pick(e));
+        self.stats.dropped += (before - self.queue.len()) as u64;
     }
 
     /// Loses the `k`-th queued message.

@@ -127,10 +127,7 @@ fn log_matching_finds_logs_that_differ_below_a_common_entry() {
         },
         snapshot: Default::default(),
         entries: (terms.iter().zip(commands.bytes()))
-            .map(|(&term, c)| Entry {
-                term: raft_core::Term(term),
-                command: SharedBytes::from(&[c][..]),
-            })
+            .map(|(&term, c)| Entry::new(raft_core::Term(term), SharedBytes::from(&[c][..])))
             .collect(),
     };
     let a = state(&[1, 1, 2, 3], "abcd");

@@ -30,10 +30,10 @@ fn tear(cluster: &Cluster, i: usize, kind: u64, rng: &mut Stream) -> Tear {
     let next = PersistChange {
         append: Some(LogAppend {
             first_index: state.last_index().next(),
-            entries: vec![Entry {
-                term: state.hard_state.term,
-                command: SharedBytes::from(&b"never acknowledged"[..]),
-            }],
+            entries: vec![Entry::new(
+                state.hard_state.term,
+                SharedBytes::from(&b"never acknowledged"[..]),
+            )],
         }),
         ..Default::default()
     };
