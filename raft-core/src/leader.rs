@@ -15,8 +15,6 @@ use crate::types::{Entry, LogIndex, NodeId, SharedBytes};
 pub(crate) struct Leader {
     pub(crate) progress: Vec<Progress>,
     heartbeat_elapsed_ticks: u32,
-    /// Reused to find the majority's match index without allocating.
-    match_scratch: Vec<LogIndex>,
     /// How far the leader's own log is durable (see `pipeline`).
     pub(crate) own: OwnWrites,
     /// Entries were proposed during this call and wait for `send_new_entries`.
@@ -41,7 +39,6 @@ impl Leader {
                 .map(|&id| Progress::new(id, next_index))
                 .collect(),
             heartbeat_elapsed_ticks: 0,
-            match_scratch: Vec::with_capacity(followers.len() + 1),
             reads: Reads::default(),
             transfer: None,
             quorum_elapsed_ticks: 0,
@@ -331,12 +328,12 @@ impl RaftNode {
             return;
         };
         let own = leader.own.self_match(last_index);
-        let (progress, scratch) = (&leader.progress, &mut leader.match_scratch);
+        let progress = &leader.progress;
         let match_of = |id: NodeId| match id == me {
             true => own,
             false => (progress.iter().find(|p| p.id == id)).map_or(LogIndex(0), |p| p.match_index),
         };
-        let majority_index = self.membership.quorum_value(match_of, scratch);
+        let majority_index = self.membership.quorum_value(match_of);
         if majority_index > self.commit_index
             && self.log.term_at(majority_index) == Some(self.hard_state.term)
         {

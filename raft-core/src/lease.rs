@@ -37,7 +37,7 @@ impl RaftNode {
             true => Some(self.clock),
             false => leader.progress_of(id).and_then(|p| p.acked_sent_at),
         };
-        let start = self.membership.quorum_value(sent_at, &mut Vec::new());
+        let start = self.membership.quorum_value(sent_at);
         start.is_some_and(|start| self.clock < start.saturating_add(self.config.lease_ticks()))
     }
 }

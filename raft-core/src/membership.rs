@@ -145,22 +145,18 @@ impl Membership {
 
     /// The largest value that a majority of each side has reached: each voter's value is
     /// `value_of(id)`; a configuration without voters gives `T::default()`. Used for the
-    /// commit index (match indexes), confirmed read rounds and lease starts. `scratch` is
-    /// reused to avoid allocating.
+    /// commit index (match indexes), confirmed read rounds and lease starts, on every reply a
+    /// leader gets, so it does not allocate for clusters of up to [`STACK_VOTERS`] voters.
     pub(crate) fn quorum_value<T: Ord + Copy + Default>(
         &self,
         value_of: impl Fn(NodeId) -> T,
-        scratch: &mut Vec<T>,
     ) -> T {
         let mut result: Option<T> = None;
         for side in self.sides() {
             if side.is_empty() {
                 return T::default();
             }
-            scratch.clear();
-            scratch.extend(side.iter().map(|&id| value_of(id)));
-            scratch.sort_unstable_by(|a, b| b.cmp(a));
-            let reached = scratch[side.len() / 2];
+            let reached = majority_reached(side, &value_of);
             result = Some(result.map_or(reached, |r| r.min(reached)));
         }
         result.unwrap_or_default()
@@ -187,6 +183,30 @@ impl Membership {
             Some(&id) => Err(MembershipError::VoterAndLearner(id)),
             None => Ok(()),
         }
+    }
+}
+
+/// Sides of up to this many voters are ranked on the stack.
+const STACK_VOTERS: usize = 16;
+
+/// The largest value at least a majority of `side` has reached: the `len / 2`-th largest
+/// (counting from 0), since that many plus one hold it or more.
+fn majority_reached<T: Ord + Copy + Default>(
+    side: &[NodeId],
+    value_of: &impl Fn(NodeId) -> T,
+) -> T {
+    let rank = |values: &mut [T]| {
+        values.sort_unstable_by(|a, b| b.cmp(a));
+        values[values.len() / 2]
+    };
+    if side.len() <= STACK_VOTERS {
+        let mut values = [T::default(); STACK_VOTERS];
+        for (value, &id) in values.iter_mut().zip(side) {
+            *value = value_of(id);
+        }
+        rank(&mut values[..side.len()])
+    } else {
+        rank(&mut side.iter().map(|&id| value_of(id)).collect::<Vec<T>>())
     }
 }
 
@@ -238,17 +258,31 @@ mod tests {
         assert!(!joint.is_quorum(|id| id.0 >= 3));
         assert!(!joint.is_quorum(|id| id.0 <= 2));
         assert!(joint.is_quorum(|id| [2, 3, 4].contains(&id.0)));
-        let mut scratch = Vec::new();
-        let value = joint.quorum_value(|id| id.0, &mut scratch);
+        let value = joint.quorum_value(|id| id.0);
         // New side {3,4,5}: majority reaches 4; old {1,2,3}: 2.
         assert_eq!(value, 2);
+    }
+
+    #[test]
+    fn quorum_value_is_the_same_on_the_stack_and_on_the_heap() {
+        // Sides of 1 to 40 voters (the heap path starts past 16): the value a majority
+        // reached is the smallest of the largest `len / 2 + 1` values.
+        for len in 1..=40u64 {
+            let side = Membership::new(ids(&(1..=len).collect::<Vec<_>>()), vec![]);
+            let value_of = |id: NodeId| (id.0 * 7919) % 101; // scrambled
+            let mut values: Vec<u64> = (1..=len).map(|id| value_of(NodeId(id))).collect();
+            values.sort_unstable();
+            let majority = len as usize / 2 + 1;
+            let expected = values[values.len() - majority];
+            assert_eq!(side.quorum_value(value_of), expected, "{len} voters");
+        }
     }
 
     #[test]
     fn empty_configuration_is_never_a_quorum() {
         let none = Membership::new(vec![], vec![]);
         assert!(!none.is_quorum(|_| true));
-        assert_eq!(none.quorum_value(|_| 7u64, &mut Vec::new()), 0);
+        assert_eq!(none.quorum_value(|_| 7u64), 0);
         assert_eq!(none.validate(), Err(MembershipError::NoVoters));
     }
 

@@ -217,22 +217,22 @@ impl RaftNode {
             true => leader.reads.round,
             false => leader.progress_of(id).map_or(0, |p| p.round_acked),
         };
-        self.membership.quorum_value(acked, &mut Vec::new())
+        self.membership.quorum_value(acked)
     }
 
     /// Sends a new round: at the end of a call if a read waits for one and none is in flight,
     /// or, with `force`, at a heartbeat (a lost round must not strand reads; a lease needs
     /// fresh answers).
     pub(crate) fn send_read_round(&mut self, force: bool) {
-        if !self.is_leader() {
-            return;
+        if !self.is_leader() || !(force || self.leader_state().reads.wanted) {
+            return; // the common case, checked first: no read waits for a round
         }
         let in_flight = self.confirmed_round() < self.leader_state().reads.round;
-        let (term, clock) = (self.hard_state.term, self.clock);
-        let reads = &mut self.leader_state_mut().reads;
-        if !force && (!reads.wanted || in_flight) {
+        if !force && in_flight {
             return;
         }
+        let (term, clock) = (self.hard_state.term, self.clock);
+        let reads = &mut self.leader_state_mut().reads;
         reads.wanted = false;
         reads.round += 1;
         let round = reads.round;
@@ -248,8 +248,11 @@ impl RaftNode {
     /// At a heartbeat: whether a round should go out anyway.
     pub(crate) fn round_due(&self) -> bool {
         let reads = &self.leader_state().reads;
+        if self.config.lease_reads || reads.pending.is_empty() {
+            return self.config.lease_reads;
+        }
         let confirmed = self.confirmed_round();
-        self.config.lease_reads || reads.pending.iter().any(|r| r.round > confirmed)
+        reads.pending.iter().any(|r| r.round > confirmed)
     }
 
     /// After every event: answer the reads that are ready.
