@@ -22,8 +22,8 @@ impl RaftNode {
     pub(crate) fn start_election(&mut self, transfer: bool) {
         let term = self.hard_state.term.next();
         let me = self.config.id;
-        if term.0 >= crate::types::TERM_CEILING || !self.membership.is_voter(me) {
-            // A term nobody would listen to; or we have no vote in the configuration in
+        if term.0 >= crate::types::TERM_CEILING || !self.may_stand() {
+            // A term nobody would listen to; or we have no say in the configuration in
             // force (a learner, a removed or joining server): we never stand (§6).
             self.reset_election_timer();
             return;

@@ -26,7 +26,7 @@ impl RaftNode {
     pub(crate) fn start_pre_vote(&mut self) {
         let term = self.hard_state.term.next();
         let me = self.config.id;
-        if term.0 >= TERM_CEILING || !self.membership.is_voter(me) {
+        if term.0 >= TERM_CEILING || !self.may_stand() {
             self.reset_election_timer();
             return; // a term nobody would listen to, or we have no vote (see `election`)
         }

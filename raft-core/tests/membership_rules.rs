@@ -265,18 +265,33 @@ fn s6_leader_not_in_c_new_does_not_count_itself_then_steps_down() {
         Entry::config(Term(2), simple(&[2, 3], &[])),
     ];
     let mut h = Harness::restored(1, 3, state_with(2, log.clone()));
-    // Not a voter of C_new: it never stands, so make it leader the way it was: by hand, as
-    // the leader of term 2 that appended C_new. A node restored without a vote cannot be
-    // elected here, which is the point:
+    // Restarted, it does not know whether C_new committed, so it still stands (thesis
+    // §4.2.2: it "might still be needed until the C_new entry is committed"), but its own
+    // vote does not count: one grant of C_new's two voters is not enough, both are.
+    h.tick_until_candidate();
+    let term = h.node.term().0;
+    assert_eq!(term, 3);
+    h.receive(2, vote(term, true));
+    assert_eq!(
+        h.node.role(),
+        RoleKind::Candidate,
+        "its own vote does not count"
+    );
+    h.receive(3, vote(term, true));
+    assert!(h.node.is_leader(), "elected by C_new's voters");
+    // Once it knows C_new is committed, it never stands again.
+    let mut h = Harness::restored(1, 3, state_with(2, log.clone()));
+    h.receive(2, heartbeat(3, (2, 2), 2));
+    assert_eq!(h.node.commit_index(), LogIndex(2));
     for _ in 0..200 {
         h.tick();
     }
     assert_eq!(
         h.node.role(),
         RoleKind::Follower,
-        "a non-voter never campaigns"
+        "a non-voter of a committed configuration never campaigns"
     );
-    assert_eq!(h.node.term(), Term(2));
+    assert_eq!(h.node.term(), Term(3));
 
     // The whole story in a cluster: remove the leader.
     let mut c = cluster(3, 0);
