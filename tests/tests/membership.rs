@@ -1,0 +1,341 @@
+//! Membership changes through the simulator: spare servers outside the bootstrap
+//! configuration, changes asked of the leader, wiped disks; the Quorum Intersection checker
+//! firing on broken drivers and forged configurations; the membership scenarios; swarm plans
+//! that change membership.
+
+use raft_core::{
+    Action, AppendEntries, Entry, LogIndex, Membership, Message, NodeId, RequestVoteReply,
+};
+use raft_sim::checkers::Invariant;
+use raft_sim::runner::{run_tester, Outcome};
+use raft_sim::scenarios::membership;
+use raft_sim::swarm::{self, ChangeKind, Limits, Plan};
+use raft_sim::world::ChangeAnswer;
+use raft_sim::{Edition, Features, TestResult, Tester, Value};
+use std::future::Future;
+
+/// A world of `universe` servers whose bootstrap configuration is `0..voters`, every
+/// bootstrap server started and connected, then `body`.
+fn run_cluster<F, Fut>(voters: usize, universe: usize, seed: u64, body: F) -> Outcome
+where
+    F: FnOnce(Tester) -> Fut + 'static,
+    Fut: Future<Output = TestResult> + 'static,
+{
+    let mut world = raft_sim::world::World::new(universe, seed, Edition::Y2024, false, false);
+    world.set_bootstrap(&(0..voters).collect::<Vec<_>>());
+    let t = Tester::with_world(world, seed);
+    run_tester(t, seed, move |t| async move {
+        t.begin("membership");
+        for i in 0..voters {
+            t.start_server(i);
+            t.connect(i);
+        }
+        body(t.clone()).await?;
+        t.finish();
+        Ok(())
+    })
+}
+
+fn leader(t: &Tester) -> Option<usize> {
+    (0..t.n())
+        .filter(|&i| t.get_state(i).1)
+        .max_by_key(|&i| t.get_state(i).0)
+}
+
+/// Waits (up to `limit_ms`) for `ready`.
+async fn wait_for(
+    t: &Tester,
+    limit_ms: u64,
+    what: &str,
+    ready: impl Fn(&Tester) -> bool,
+) -> TestResult {
+    for _ in 0..limit_ms {
+        if ready(t) {
+            return Ok(());
+        }
+        t.sleep(1).await;
+    }
+    t.fail(format!("{what} within {limit_ms} ms"))
+}
+
+/// Asks whoever leads for `voters`, retrying, until a leader has them committed.
+async fn change_to(t: &Tester, voters: &[usize]) -> TestResult {
+    let wanted: Vec<NodeId> = voters.iter().map(|&i| NodeId(i as u64)).collect();
+    for _ in 0..1_000 {
+        if let Some(l) = leader(t) {
+            let done = t.world().node(l).is_some_and(|n| {
+                n.committed_membership().voters == wanted && !n.committed_membership().is_joint()
+            });
+            if done {
+                return Ok(());
+            }
+            let answer = t.world().change_membership(l, voters, &[]);
+            if let ChangeAnswer::Refused(raft_core::Refusal::InvalidMembership(e)) = answer {
+                return t.fail(format!("refused as invalid: {e}"));
+            }
+        }
+        t.sleep(10).await;
+    }
+    t.fail(format!("the change to {voters:?} did not complete"))
+}
+
+/// Proposes `value` at the leader until some server applied it.
+async fn commit(t: &Tester, value: i64) -> TestResult {
+    for _ in 0..500 {
+        if let Some(l) = leader(t) {
+            let started = t.start(l, Value::Int(value));
+            if started.is_leader {
+                for _ in 0..100 {
+                    if t.world().appliers().applied(l, started.index) == Some(&Value::Int(value)) {
+                        return Ok(());
+                    }
+                    t.sleep(10).await;
+                }
+            }
+        }
+        t.sleep(10).await;
+    }
+    t.fail(format!("{value} was never committed"))
+}
+
+fn expect_violation(outcome: &Outcome, invariant: Invariant) {
+    let failure = outcome.result.as_ref().err().unwrap_or_else(|| {
+        panic!("expected {invariant} to fire, but the run passed");
+    });
+    assert_eq!(
+        outcome.invariant,
+        Some(invariant),
+        "expected {invariant}, got: {}",
+        failure.message
+    );
+}
+
+fn expect_pass(outcome: &Outcome) {
+    if let Err(failure) = &outcome.result {
+        panic!("{failure}");
+    }
+}
+
+#[test]
+fn a_spare_starts_without_a_configuration_and_never_campaigns() {
+    let outcome = run_cluster(3, 4, 1, |t| async move {
+        t.start_server(3);
+        t.connect(3);
+        commit(&t, 1).await?;
+        t.sleep(5_000).await;
+        let world = t.world();
+        let spare = world.node(3).expect("running");
+        assert!(
+            spare.membership().voters.is_empty(),
+            "{:?}",
+            spare.membership()
+        );
+        assert_eq!(spare.term().0, 0, "a spare never stands for election");
+        assert_eq!(spare.last_index().0, 0, "nobody replicates to a non-member");
+        Ok(())
+    });
+    expect_pass(&outcome);
+}
+
+#[test]
+fn a_cluster_grows_three_to_five_then_replaces_a_dead_server() {
+    let outcome = run_cluster(3, 6, 2, |t| async move {
+        commit(&t, 1).await?;
+        for spare in [3, 4] {
+            t.start_server(spare);
+            t.connect(spare);
+        }
+        change_to(&t, &[0, 1, 2, 3, 4]).await?;
+        commit(&t, 2).await?;
+        // A follower dies for good: a fresh server takes its place, in one joint change.
+        let dead = (leader(&t).expect("a leader") + 1) % 5;
+        t.crash(dead);
+        t.start_server(5);
+        t.connect(5);
+        let mut voters: Vec<usize> = (0..6).filter(|&i| i != dead).collect();
+        voters.sort_unstable();
+        change_to(&t, &voters).await?;
+        commit(&t, 3).await?;
+        let l = leader(&t).expect("a leader");
+        let index = t.world().node(l).expect("alive").commit_index().0;
+        wait_for(&t, 5_000, "the new server applied everything", |t| {
+            t.world()
+                .node(5)
+                .is_some_and(|n| n.last_applied().0 >= index)
+        })
+        .await
+    });
+    expect_pass(&outcome);
+}
+
+#[test]
+fn a_removed_server_wiped_and_added_back_catches_up() {
+    let outcome = run_cluster(3, 3, 3, |t| async move {
+        commit(&t, 1).await?;
+        let l = leader(&t).expect("a leader");
+        let gone = (l + 1) % 3;
+        let mut rest: Vec<usize> = (0..3).filter(|&i| i != gone).collect();
+        rest.sort_unstable();
+        change_to(&t, &rest).await?;
+        t.world().wipe(gone);
+        assert_eq!(
+            t.world().durable(gone).hard_state.term.0,
+            0,
+            "an empty disk"
+        );
+        commit(&t, 2).await?;
+        t.start_server(gone);
+        t.connect(gone);
+        change_to(&t, &[0, 1, 2]).await?;
+        commit(&t, 3).await?;
+        wait_for(&t, 5_000, "the re-added server applied 3", |t| {
+            (1..=20).any(|i| t.world().appliers().applied(gone, i) == Some(&Value::Int(3)))
+        })
+        .await
+    });
+    expect_pass(&outcome);
+}
+
+#[test]
+fn quorum_intersection_fires_alone_on_rewritten_vote_replies() {
+    // A server that stops hearing from the leader while the others commit stands for
+    // election with a stale log; the voters refuse it, but a broken driver rewrites every
+    // refusal into a grant.
+    let outcome = run_cluster(5, 5, 4, |t| async move {
+        t.world()
+            .checkers_mut()
+            .only(&[Invariant::QuorumIntersection]);
+        commit(&t, 1).await?;
+        let l = leader(&t).expect("a leader");
+        let away = (l + 1) % 5;
+        t.world().network_mut().set_link(l, away, false);
+        commit(&t, 2).await?;
+        commit(&t, 3).await?;
+        t.world()
+            .set_tamper(Some(Box::new(|_, actions: &mut Vec<Action>| {
+                for action in actions.iter_mut() {
+                    if let Action::Send {
+                        message: Message::RequestVoteReply(reply),
+                        ..
+                    } = action
+                    {
+                        *reply = RequestVoteReply {
+                            term: reply.term,
+                            granted: true,
+                        };
+                    }
+                }
+            })));
+        t.sleep(5_000).await;
+        Ok(())
+    });
+    expect_violation(&outcome, Invariant::QuorumIntersection);
+    let message = outcome.result.unwrap_err().message;
+    assert!(message.contains("durably voted"), "{message}");
+}
+
+#[test]
+fn quorum_intersection_fires_alone_on_a_forged_configuration_entry() {
+    // Someone posing as the leader appends, on one follower only, a configuration whose sole
+    // voter is that follower: its majority and the cluster's are disjoint.
+    let outcome = run_cluster(5, 5, 5, |t| async move {
+        t.world()
+            .checkers_mut()
+            .only(&[Invariant::QuorumIntersection]);
+        commit(&t, 1).await?;
+        let l = leader(&t).expect("a leader");
+        let victim = (l + 1) % 5;
+        wait_for(&t, 2_000, "the victim caught up", |t| {
+            let world = t.world();
+            let (leader, victim) = (world.node(l).unwrap(), world.node(victim).unwrap());
+            victim.last_index() == leader.last_index()
+        })
+        .await?;
+        let (term, last, last_term) = {
+            let world = t.world();
+            let node = world.node(victim).expect("alive");
+            (node.term(), node.last_index(), node.last_term())
+        };
+        let alone = Membership::new(vec![NodeId(victim as u64)], vec![]);
+        let forged = Message::AppendEntries(AppendEntries {
+            term,
+            prev_log_index: last,
+            prev_log_term: last_term,
+            entries: vec![Entry::config(term, alone)],
+            leader_commit: LogIndex(0),
+        });
+        t.world().inject(l, victim, forged);
+        t.sleep(100).await;
+        Ok(())
+    });
+    expect_violation(&outcome, Invariant::QuorumIntersection);
+    let message = outcome.result.unwrap_err().message;
+    assert!(message.contains("can be disjoint"), "{message}");
+}
+
+#[test]
+fn the_membership_scenarios_pass_with_and_without_the_features() {
+    let both = Features {
+        pre_vote: true,
+        check_quorum: true,
+        ..Features::default()
+    };
+    for scenario in membership::all() {
+        for features in [Features::default(), both] {
+            for seed in 1..=2 {
+                if let Err(why) = membership::run(&scenario, features, seed) {
+                    panic!("{} ({features}, seed {seed}): {why}", scenario.name);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn membership_plans_round_trip_and_old_plans_change_none() {
+    let old = "n=3,t=2000,lat=0,loss=0,dup=0,reorder=0,topo=none,flow=default,\
+               crash=0/0/0,skew=0,snap=0/0,clients=1/50,heal=all";
+    let plan: Plan = old.parse().expect("a plan");
+    assert!(plan.membership.is_empty());
+    assert_eq!(plan.universe(), 3);
+    assert!(!plan.to_string().contains("member="));
+    let text = format!("{old},member=learner+stale+wiped/700");
+    let plan: Plan = text.parse().expect("a plan");
+    assert_eq!(
+        plan.membership,
+        vec![
+            ChangeKind::Learner,
+            ChangeKind::ReaddStale,
+            ChangeKind::ReaddWiped
+        ]
+    );
+    assert_eq!(plan.to_string().parse::<Plan>(), Ok(plan.clone()));
+    assert_eq!(plan.universe(), 8);
+    assert!("member=add/0".parse::<Plan>().is_err());
+    assert!("member=teleport/10".parse::<Plan>().is_err());
+    // Every seed draws some with `always`; about half without.
+    let limits = Limits::default();
+    let drawn = (0..200)
+        .filter(|&s| !Plan::draw(s, &limits).membership.is_empty())
+        .count();
+    assert!((60..140).contains(&drawn), "{drawn}");
+    assert!((0..50).all(|s| !Plan::draw(s, &limits)
+        .with_drawn_membership(s, true)
+        .membership
+        .is_empty()));
+}
+
+#[test]
+fn a_short_membership_sweep_is_clean_and_changes_complete() {
+    let limits = Limits::default();
+    let mut completed = 0;
+    for seed in 1..=12 {
+        let plan = Plan::draw(seed, &limits).with_drawn_membership(seed, true);
+        let outcome = swarm::run(seed, &plan);
+        if let Some(failure) = &outcome.failure {
+            panic!("{failure:?}\nreplay: {}", outcome.replay_command());
+        }
+        completed += outcome.changes.values().map(|&(_, done)| done).sum::<u64>();
+    }
+    assert!(completed >= 12, "only {completed} changes completed");
+}
