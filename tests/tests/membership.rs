@@ -21,7 +21,9 @@ where
     F: FnOnce(Tester) -> Fut + 'static,
     Fut: Future<Output = TestResult> + 'static,
 {
-    let mut world = raft_sim::world::World::new(universe, seed, Edition::Y2024, false, false);
+    // MEMBERSHIP_TRACE=1 keeps the trace, printed when a run fails.
+    let trace = std::env::var_os("MEMBERSHIP_TRACE").is_some();
+    let mut world = raft_sim::world::World::new(universe, seed, Edition::Y2024, false, trace);
     world.set_bootstrap(&(0..voters).collect::<Vec<_>>());
     let t = Tester::with_world(world, seed);
     run_tester(t, seed, move |t| async move {
@@ -112,6 +114,9 @@ fn expect_violation(outcome: &Outcome, invariant: Invariant) {
 
 fn expect_pass(outcome: &Outcome) {
     if let Err(failure) = &outcome.result {
+        for line in &outcome.trace {
+            eprintln!("{line}");
+        }
         panic!("{failure}");
     }
 }
@@ -338,4 +343,146 @@ fn a_short_membership_sweep_is_clean_and_changes_complete() {
         completed += outcome.changes.values().map(|&(_, done)| done).sum::<u64>();
     }
     assert!(completed >= 12, "only {completed} changes completed");
+}
+
+// ---- reproductions of bugs the swarm found in the core ------------------------------------
+// Each is the smallest deterministic script of a failing swarm seed; each must pass once the
+// core handles the case (the report of the membership issue names the seeds).
+
+/// Seeds 32, 502, 723, 796, 873: a leader removes itself from a two-server cluster; its C_new
+/// entry (it alone) is lost on the way to the other server, and it crashes. The survivor, in
+/// the joint configuration, needs the old leader's vote; the old leader, restarted with C_new
+/// in force, is no member of it and never campaigns, and refuses the survivor, whose log
+/// lacks C_new. Nobody can ever be elected.
+#[test]
+fn a_removed_leader_that_crashed_with_c_new_does_not_block_the_cluster() {
+    let outcome = run_cluster(2, 2, 7, |t| async move {
+        commit(&t, 1).await?;
+        let old = leader(&t).expect("a leader");
+        let other = 1 - old;
+        // The network loses every append from the old leader that carries a simple
+        // configuration (C_new).
+        t.world()
+            .set_tamper(Some(Box::new(move |server, actions: &mut Vec<Action>| {
+                if server != old {
+                    return;
+                }
+                actions.retain(|a| {
+                    !matches!(a, Action::Send { message: Message::AppendEntries(m), .. }
+                    if m.entries.iter().any(|e| e.membership().is_some_and(|c| !c.is_joint())))
+                });
+            })));
+        let answer = t.world().change_membership(old, &[other], &[]);
+        if !matches!(answer, ChangeAnswer::Proposed { .. }) {
+            return t.fail(format!("refused: {answer:?}"));
+        }
+        wait_for(&t, 5_000, "the old leader appended C_new", |t| {
+            t.world()
+                .membership(old)
+                .is_some_and(|m| !m.is_joint() && m.voters == vec![NodeId(other as u64)])
+        })
+        .await?;
+        t.crash(old);
+        t.world().set_tamper(None);
+        t.start_server(old);
+        t.connect(old);
+        wait_for(
+            &t,
+            20_000,
+            "the survivor leads the new configuration",
+            |t| {
+                t.world().node(other).is_some_and(|n| {
+                    n.is_leader() && n.committed_membership().voters == vec![NodeId(other as u64)]
+                })
+            },
+        )
+        .await
+    });
+    expect_pass(&outcome);
+}
+
+/// Seed 253: a server removed while cut off keeps the old configuration {0,1,2}; another
+/// server is removed, wiped and started again with no configuration at all. The stale server
+/// stands for election in its old configuration, and the wiped one, with an empty log, grants
+/// its vote: two votes of three, a leader without the committed entries.
+#[test]
+fn a_wiped_server_does_not_elect_a_stale_one() {
+    let outcome = run_cluster(3, 3, 8, |t| async move {
+        commit(&t, 1).await?;
+        let l = leader(&t).expect("a leader");
+        let (stale, wiped) = ((l + 1) % 3, (l + 2) % 3);
+        t.disconnect(stale);
+        let mut pair = vec![l, wiped];
+        pair.sort_unstable();
+        change_to(&t, &pair).await?;
+        change_to(&t, &[l]).await?;
+        commit(&t, 2).await?;
+        t.world().wipe(wiped);
+        t.start_server(wiped);
+        t.connect(wiped);
+        t.connect(stale);
+        t.sleep(10_000).await;
+        commit(&t, 3).await
+    });
+    expect_pass(&outcome);
+}
+
+/// Seed 957: a server removed, wiped and added back catches up from the start of the log; an
+/// old configuration there names it the only voter ({1} once led alone). Cut off at that
+/// moment, it elects itself, without the entries committed since.
+#[test]
+fn a_wiped_server_catching_up_does_not_act_on_an_old_configuration() {
+    let outcome = run_cluster(3, 4, 9, |t| async move {
+        commit(&t, 1).await?;
+        let first = leader(&t).expect("a leader");
+        change_to(&t, &[first]).await?; // `first` alone
+        for other in (0..3).filter(|&i| i != first) {
+            t.crash(other); // removed for good
+        }
+        commit(&t, 2).await?;
+        t.world()
+            .network_mut()
+            .set_message_faults(raft_sim::network::MessageFaults {
+                latency_min: 1_000,
+                latency_max: 5_000,
+                ..Default::default()
+            });
+        // Server 3 sends one entry per append, so a follower catching up from it passes
+        // through every configuration of the log.
+        t.world().set_flow_limits(raft_sim::world::FlowLimits {
+            max_entries: 1,
+            max_bytes: 1 << 20,
+            max_inflight: 1,
+        });
+        t.start_server(3);
+        t.connect(3);
+        change_to(&t, &[3]).await?; // replaced by 3 alone
+        for k in 3..30 {
+            commit(&t, k).await?;
+        }
+        t.world().wipe(first);
+        t.start_server(first);
+        t.connect(first);
+        let asked = t.world().change_membership(3, &[first, 3], &[]);
+        if !matches!(asked, ChangeAnswer::Proposed { .. }) {
+            return t.fail(format!("refused: {asked:?}"));
+        }
+        let alone = vec![NodeId(first as u64)];
+        wait_for(
+            &t,
+            5_000,
+            "the wiped server appended its old configuration",
+            |t| {
+                t.world()
+                    .membership(first)
+                    .is_some_and(|m| !m.is_joint() && m.voters == alone)
+            },
+        )
+        .await?;
+        t.world().network_mut().set_link(3, first, false);
+        t.sleep(5_000).await;
+        t.world().network_mut().clear_cuts();
+        commit(&t, 99).await
+    });
+    expect_pass(&outcome);
 }
