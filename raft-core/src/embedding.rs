@@ -104,3 +104,18 @@
 //! the read commits never answers it; the client retries elsewhere). A read answered from a
 //! node's local state without that can be stale: a deposed leader does not know it is deposed
 //! until it hears of the newer term.
+//!
+//! ## Membership changes
+//!
+//! - Start a server that joins a running cluster with empty
+//!   [`Config::peers`](crate::Config::peers), then add it on the leader with
+//!   [`Event::ChangeMembership`](crate::Event::ChangeMembership), as a learner first; promote
+//!   it once it has applied what the leader committed. Keep `peers` as it was on restarts:
+//!   once a configuration is in the log or the snapshot, that one decides.
+//! - On [`Action::MembershipChanged`](crate::Action::MembershipChanged), open connections to
+//!   the new members; connections to removed ones may close (they get no more messages).
+//! - The service skips configuration entries ([`Entry::membership`](crate::Entry::membership)
+//!   is `Some`) but counts their indexes like any other.
+//! - Never reuse the id of a server that lost its durable state: give the replacement a new
+//!   id. A reply that the old server sent before it was removed may still be on the way, and
+//!   the leader would credit the new server with entries only the old one held.

@@ -89,7 +89,7 @@ pub(crate) fn check(node: &RaftNode, before: &Before) {
 /// bootstrap one (thesis §4.1); a leader replicates to exactly its other members.
 fn check_membership(node: &RaftNode) {
     let (log, membership) = (&node.log, &node.membership);
-    let mut latest = log.snapshot().membership.as_ref();
+    let mut latest = log.snapshot().membership.as_deref();
     for entry in log.entries() {
         latest = entry.membership().or(latest);
     }

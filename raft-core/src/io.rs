@@ -78,7 +78,8 @@ pub enum Event {
     /// entry is appended there ([`Action::MembershipChanged`]). To add a server, start it
     /// with empty [`Config::peers`](crate::Config) and name it here (as a learner first, so
     /// that it catches up before it counts; then again among `voters` to promote it). A
-    /// leader that is not among the new voters steps down once C_new commits.
+    /// leader that is not among the new voters steps down once C_new commits. Never reuse the
+    /// id of a server that lost its durable state (see [`embedding`](crate::embedding)).
     ChangeMembership {
         /// The voters of the new configuration.
         voters: Vec<NodeId>,

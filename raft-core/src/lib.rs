@@ -29,6 +29,13 @@
 //! through a lease ([`Config::lease_reads`], §6.4.1), and leadership transfer
 //! ([`Event::TransferLeader`], §3.10). Their messages are wire version 2 (see [`Message`]).
 //!
+//! Membership changes ([`Event::ChangeMembership`], Raft paper §6, thesis §4.3) go through the
+//! joint configuration C_old,new to C_new on their own; learners catch up before they vote.
+//! The driver opens and closes connections on [`Action::MembershipChanged`], its service skips
+//! configuration entries ([`Entry::membership`]), and a server joining a running cluster starts
+//! with empty [`Config::peers`]. `cargo run -p raft-core --example membership` grows three
+//! servers to five and replaces a dead one.
+//!
 //! ```
 //! use raft_core::{Action, Config, Event, NodeId, RaftNode};
 //!

@@ -3,6 +3,7 @@
 use crate::membership::Membership;
 use crate::persist::Snapshot;
 use crate::types::{Entry, LogIndex, SharedBytes, Term};
+use std::sync::Arc;
 
 /// The log as the node sees it. `entries[0]` sits at `snapshot.index + 1`; everything at or
 /// before `snapshot.index` is covered by the snapshot and freed (§7).
@@ -29,10 +30,17 @@ impl RaftLog {
     /// The configuration in force at `index` (at or after the snapshot): the latest
     /// configuration entry at or before it, else the snapshot's; `None` if neither has one.
     pub(crate) fn membership_at(&self, index: LogIndex) -> Option<&Membership> {
+        self.shared_membership_at(index).map(|m| &**m)
+    }
+
+    /// The same, shared: a snapshot records it without copying.
+    fn shared_membership_at(&self, index: LogIndex) -> Option<&Arc<Membership>> {
         let held = self.configs.partition_point(|&i| i <= index);
         match held {
             0 => self.snapshot.membership.as_ref(),
-            k => self.entry(self.configs[k - 1]).and_then(Entry::membership),
+            k => self
+                .entry(self.configs[k - 1])
+                .and_then(|e| e.membership.as_ref()),
         }
     }
 
@@ -44,7 +52,7 @@ impl RaftLog {
                 .entry(index)
                 .and_then(Entry::membership)
                 .map(|m| (index, m)),
-            None => (self.snapshot.membership.as_ref()).map(|m| (self.snapshot.index, m)),
+            None => (self.snapshot.membership.as_deref()).map(|m| (self.snapshot.index, m)),
         }
     }
 
@@ -134,14 +142,17 @@ impl RaftLog {
     }
 
     /// Appends entries after the last one. Terms must not decrease (checked by the caller).
-    pub(crate) fn append(&mut self, entries: &[Entry]) {
+    /// Returns whether any of them is a configuration entry.
+    pub(crate) fn append(&mut self, entries: &[Entry]) -> bool {
         let first = self.last_index().next();
+        let configs = self.configs.len();
         for (offset, entry) in entries.iter().enumerate() {
             if entry.membership.is_some() {
                 self.configs.push(first.plus(offset as u64));
             }
         }
         self.entries.extend_from_slice(entries);
+        self.configs.len() > configs
     }
 
     /// Drops every entry after `index` (§5.3: a conflicting suffix).
@@ -158,7 +169,7 @@ impl RaftLog {
     /// and gives back only room beyond twice that (left by an earlier, longer log).
     /// The snapshot records the configuration in force at `index` (thesis §4.1).
     pub(crate) fn compact(&mut self, index: LogIndex, term: Term, data: SharedBytes) {
-        let membership = self.membership_at(index).cloned();
+        let membership = self.shared_membership_at(index).cloned();
         self.discard_through(index);
         self.snapshot = Snapshot {
             index,

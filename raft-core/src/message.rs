@@ -25,6 +25,7 @@ use crate::membership::Membership;
 use crate::persist::DecodeError;
 use crate::types::{Entry, LogIndex, SharedBytes, Term};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A message between two nodes. Requests (`RequestVote`, `AppendEntries`, `InstallSnapshot`)
 /// are answered with at most one reply of the matching kind, in the same `step` — none only
@@ -211,7 +212,7 @@ pub struct InstallSnapshot {
     /// The configuration in force at `last_included_index` (§6, thesis §4.1), or `None` if
     /// the log there never held a configuration entry (the cluster's bootstrap
     /// configuration, `Config::peers`). Wire version 3 when present (see `wire_version`).
-    pub membership: Option<Membership>,
+    pub membership: Option<Arc<Membership>>,
 }
 
 /// InstallSnapshot results.

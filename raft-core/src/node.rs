@@ -320,9 +320,7 @@ impl RaftNode {
             return;
         }
         let first_index = self.log.last_index().next();
-        let carries_config = entries.iter().any(|e| e.membership.is_some());
-        self.log.append(&entries);
-        if carries_config {
+        if self.log.append(&entries) {
             self.refresh_membership(); // in force once appended (thesis §4.1)
         }
         // The entries themselves (already owned) become the durable change: no second copy.

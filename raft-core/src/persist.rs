@@ -5,6 +5,7 @@ use crate::membership::{Membership, MembershipError};
 use crate::types::{Entry, LogIndex, NodeId, SharedBytes, Term, MAX_RESTORED_INDEX, TERM_CEILING};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// The term and vote, which must be durable before the node acts on them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +28,7 @@ pub struct Snapshot {
     /// The configuration in force at `index`: the latest configuration entry at or before it
     /// (§6, thesis §4.1), or `None` if there was none (the bootstrap configuration,
     /// `Config::peers`). The core fills it in; a driver passes it back unchanged.
-    pub membership: Option<Membership>,
+    pub membership: Option<Arc<Membership>>,
 }
 
 /// Entries to add at the end of the durable log.
@@ -232,7 +233,7 @@ impl PersistentState {
         );
         // The snapshot's configuration counts only when there is one, so that a cluster that
         // never changed its membership measures what it always did.
-        let membership = self.snapshot.membership.as_ref();
+        let membership = self.snapshot.membership.as_deref();
         let sizes = (postcard::experimental::serialized_size(&view)).and_then(|s| {
             Ok(s + membership.map_or(Ok(0), postcard::experimental::serialized_size)?)
         });

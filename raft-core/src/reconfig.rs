@@ -95,6 +95,9 @@ impl RaftNode {
             }
         }
         if !self.membership.is_voter(self.config.id) {
+            // A last heartbeat tells C_new's voters that C_new is committed; then they elect
+            // a leader among themselves.
+            self.broadcast_heartbeat();
             let term = self.hard_state.term;
             self.become_follower(term, None);
         }

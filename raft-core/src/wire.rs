@@ -20,6 +20,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::ser::{SerializeTuple, Serializer};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 /// Bit 62 of a term on the wire: a configuration follows (see the module's comment).
 pub(crate) const CONFIG_MARK: u64 = 1 << 62;
@@ -90,7 +91,7 @@ impl Serialize for InstallSnapshot {
         tuple.serialize_element(&marked(self.last_included_term, is_config))?;
         tuple.serialize_element(&self.data)?;
         if let Some(membership) = &self.membership {
-            tuple.serialize_element(membership)?;
+            tuple.serialize_element(&**membership)?;
         }
         tuple.end()
     }
@@ -117,7 +118,7 @@ impl<'de> Visitor<'de> for InstallSnapshotVisitor {
         let (last_included_term, is_config) = unmark(next(&mut seq, 2)?);
         let data: SharedBytes = next(&mut seq, 3)?;
         let membership = match is_config {
-            true => Some(next::<Membership, _>(&mut seq, 4)?),
+            true => Some(Arc::new(next::<Membership, _>(&mut seq, 4)?)),
             false => None,
         };
         Ok(InstallSnapshot {

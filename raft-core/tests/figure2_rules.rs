@@ -131,7 +131,14 @@ fn s5_1_messages_from_self_and_replies_from_unknown_senders_are_dropped() {
     // of a configuration not yet known here may need us; see membership_rules.rs), but a
     // reply from outside it answers nothing we asked and must not move our term.
     for (from, messages) in [
-        (1, vec![vote_request(9, 9, 9), heartbeat(9, (1, 1), 1), vote(9, true)]),
+        (
+            1,
+            vec![
+                vote_request(9, 9, 9),
+                heartbeat(9, (1, 1), 1),
+                vote(9, true),
+            ],
+        ),
         (4, vec![vote(9, true)]),
         (99, vec![vote(9, false)]),
     ] {

@@ -48,7 +48,43 @@ fn changes() -> Vec<PersistChange> {
             append: append(3, vec![entry(2, ""), entry(2, "dddd")]),
             ..Default::default()
         },
+        // Version 2: a configuration entry, then a snapshot that records it.
+        PersistChange {
+            append: append(5, vec![Entry::config(Term(2), membership())]),
+            ..Default::default()
+        },
+        PersistChange {
+            snapshot: Some(Snapshot {
+                index: LogIndex(5),
+                term: Term(2),
+                data: SharedBytes::from(&b"state at 5"[..]),
+                membership: Some(std::sync::Arc::new(membership())),
+            }),
+            ..Default::default()
+        },
     ]
+}
+
+fn membership() -> crate::Membership {
+    crate::Membership::new(vec![NodeId(1), NodeId(2)], vec![NodeId(3)])
+}
+
+#[test]
+fn only_records_with_configurations_are_version_2() {
+    let (bytes, starts) = log();
+    let versions: Vec<u8> = starts[..starts.len() - 1]
+        .iter()
+        .map(|&at| bytes[at + HEADER_LEN])
+        .collect();
+    assert_eq!(versions, [1, 1, 1, 1, 1, 2, 2]);
+    let state = replay(&bytes).unwrap().state;
+    assert_eq!(state.snapshot.membership.as_deref(), Some(&membership()));
+    // A version-1 record cannot carry a configuration: a marked entry in one is refused
+    // only by the state's checks, but a version-2 body in a version-1 record is malformed.
+    let mut payload = vec![1];
+    payload.extend_from_slice(&bytes[starts[6] + HEADER_LEN + 1..starts[7]]);
+    let stop = decode(&seal(&payload)).stop;
+    assert!(matches!(stop, Some(StopKind::Malformed(_))), "{stop:?}");
 }
 
 /// The encoded log of `changes()`, and where each record starts (plus the end).

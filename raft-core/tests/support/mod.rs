@@ -588,11 +588,18 @@ pub struct Stats {
     pub writes: u64,
     /// AppendEntries rejections delivered, keyed by (follower, leader).
     pub rejections: BTreeMap<(NodeId, NodeId), u64>,
+    /// Messages delivered, keyed by (sender, recipient, kind).
+    pub by_link: BTreeMap<(NodeId, NodeId, &'static str), u64>,
 }
 
 impl Stats {
     pub fn kind(&self, kind: &str) -> u64 {
         self.delivered_by_kind.get(kind).copied().unwrap_or(0)
+    }
+
+    /// Messages of `kind` delivered from `from` to `to`.
+    pub fn on_link(&self, from: NodeId, to: NodeId, kind: &'static str) -> u64 {
+        self.by_link.get(&(from, to, kind)).copied().unwrap_or(0)
     }
 
     pub fn rejections(&self, follower: NodeId, leader: NodeId) -> u64 {
@@ -765,7 +772,11 @@ impl Cluster {
                     to: *to,
                     message: message.clone(),
                 }),
-                Action::Apply { index, entry } => self.apply_entry(i, *index, &entry.command),
+                Action::Apply { index, entry } => {
+                    // A configuration entry is checked like a command: by what it says.
+                    let config = entry.membership().map(|m| cmd(&format!("config {m}")));
+                    self.apply_entry(i, *index, config.as_ref().unwrap_or(&entry.command))
+                }
                 Action::ApplySnapshot { index, data, .. } => self.apply_snapshot(i, *index, data),
             }
         }
@@ -932,6 +943,11 @@ impl Cluster {
             .delivered_by_kind
             .entry(message.kind())
             .or_default() += 1;
+        *self
+            .stats
+            .by_link
+            .entry((from, to, message.kind()))
+            .or_default() += 1;
         if let Message::AppendEntriesReply(AppendEntriesReply {
             outcome: AppendOutcome::Rejected { .. },
             ..
@@ -948,6 +964,22 @@ impl Cluster {
             let envelope = self.queue.remove(k % self.queue.len()).expect("in range");
             self.deliver_envelope(envelope);
         }
+    }
+
+    /// Delivers, in order, the queued messages that `pick` selects (not what that produces).
+    pub fn deliver_where(&mut self, pick: impl Fn(&Envelope) -> bool) {
+        let (picked, kept) = std::mem::take(&mut self.queue).into_iter().partition(&pick);
+        self.queue = kept;
+        for envelope in picked {
+            self.deliver_envelope(envelope);
+        }
+    }
+
+    /// Loses the queued messages that `pick` selects.
+    pub fn drop_where(&mut self, pick: impl Fn(&Envelope) -> bool) {
+        let before = self.queue.len();
+        self.queue.retain(|e| !pick(e));
+        self.stats.dropped += (before - self.queue.len()) as u64;
     }
 
     /// Loses the `k`-th queued message.
