@@ -6,7 +6,12 @@
 //! |---|---|---|
 //! | `stuck_joint` | the leader that appended C_old,new never learns it committed and crashes; the cluster must still leave the joint configuration | etcd#12136 |
 //! | `readd_stale_progress` | a removed server rejoins with a wiped disk: the leader must track it afresh, not from its old match index | raft-rs#571 |
-//! | `stale_reply_after_readd` | as above, and a copy of the server's last reply from before its removal arrives after it rejoined | a delayed reply advancing new progress |
+//! | `stale_reply_after_readd` | as above, and a copy of the server's last reply from before its removal arrives after it rejoined | a delayed reply advancing new progress (outside the contract: fails) |
+//!
+//! The last reuses the id of a server that lost its disk, which raft-core's contract forbids
+//! (its embedding guide: the leader could credit the newcomer with what the old server held);
+//! the scenario is expected to fail on this core and shows why the rule is there. The other two
+//! must pass.
 //!
 //! A run starts the bootstrap servers on a network with 1–10 ms of latency and a client that
 //! proposes a command every 50 ms to whoever leads; the script then acts as the operator.
@@ -41,6 +46,9 @@ pub struct MembershipScenario {
     pub voters: usize,
     /// Every server, spares included.
     pub universe: usize,
+    /// Whether the core must come through it (every seed, every configuration): `false` for a
+    /// scenario outside raft-core's contract, which shows what goes wrong there.
+    pub holds: bool,
     /// The operator's script and its verdict.
     pub script: MembershipScript,
 }
@@ -62,6 +70,7 @@ pub fn all() -> Vec<MembershipScenario> {
             pattern: "the leader that appended C_old,new is cut off from the answers and crashes",
             voters: 3,
             universe: 5,
+            holds: true,
             script: script!(stuck_joint),
         },
         MembershipScenario {
@@ -69,6 +78,7 @@ pub fn all() -> Vec<MembershipScenario> {
             pattern: "a removed server rejoins with a wiped disk; then the others need it",
             voters: 3,
             universe: 3,
+            holds: true,
             script: script!(readd_stale_progress),
         },
         MembershipScenario {
@@ -76,6 +86,7 @@ pub fn all() -> Vec<MembershipScenario> {
             pattern: "a reply from before a server's removal arrives after it rejoined, wiped",
             voters: 3,
             universe: 3,
+            holds: false,
             script: script!(stale_reply_after_readd),
         },
     ]

@@ -42,7 +42,10 @@ pub enum ChangeKind {
     RemoveLeader,
     /// A removed server rejoins as a voter with its old disk (stale log, term and vote).
     ReaddStale,
-    /// A removed server rejoins as a voter with a wiped disk.
+    /// A removed server rejoins as a voter with a wiped disk, under its old id. Outside
+    /// raft-core's contract (its embedding guide: never reuse the id of a server that lost its
+    /// disk), so never drawn; a plan may name it to show what goes wrong, as
+    /// `--unsafe-disk` shows a disk that breaks its promise.
     ReaddWiped,
 }
 
@@ -58,6 +61,19 @@ impl ChangeKind {
         ChangeKind::RemoveLeader,
         ChangeKind::ReaddStale,
         ChangeKind::ReaddWiped,
+    ];
+
+    /// The kinds a seed draws from: every kind within raft-core's contract (all but
+    /// [`ChangeKind::ReaddWiped`]).
+    pub const DRAWN: [ChangeKind; 8] = [
+        ChangeKind::Learner,
+        ChangeKind::Add,
+        ChangeKind::Remove,
+        ChangeKind::Replace,
+        ChangeKind::Shrink,
+        ChangeKind::Grow,
+        ChangeKind::RemoveLeader,
+        ChangeKind::ReaddStale,
     ];
 
     /// The kind's name in plans (`member=learner+replace/2000`).

@@ -182,7 +182,8 @@ impl Plan {
 
     /// This plan with membership changes drawn for `seed` from their own stream (so every
     /// other draw stays what it was): half the seeds draw some, or every seed if `always`.
-    /// Each kind is on or off, with at least one on, and a pace between changes.
+    /// Each kind within the core's contract ([`ChangeKind::DRAWN`]) is on or off, with at least one
+    /// on, and a pace between changes.
     pub fn with_drawn_membership(mut self, seed: u64, always: bool) -> Plan {
         let mut rng = Stream::new(seed, "swarm-membership", 0);
         let drawn = rng.below(2) == 1;
@@ -192,7 +193,7 @@ impl Plan {
             return self;
         }
         while self.membership.is_empty() {
-            self.membership = ChangeKind::ALL
+            self.membership = ChangeKind::DRAWN
                 .into_iter()
                 .filter(|_| rng.below(2) == 1)
                 .collect();
