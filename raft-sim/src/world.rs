@@ -595,6 +595,8 @@ impl World {
         self.schedule(phase + 1, SimEvent::Tick(endpoint));
         if let Some(node) = &self.servers[i].node {
             self.trace.start(self.now, i, incarnation, node);
+            let membership = node.membership().clone();
+            self.membership_changed(i, membership);
         }
     }
 
@@ -825,6 +827,9 @@ impl World {
             }
         }
         if crash.is_some() {
+            // What the node found committed is committed, whether or not it lives to say so.
+            let node = self.servers[i].node.as_ref().expect("still alive");
+            self.checkers.saw_commit(node);
             self.crash(i);
             return None;
         }

@@ -105,7 +105,8 @@ impl World {
         self.servers[i].node.as_ref().map(|n| n.membership())
     }
 
-    /// Server `i` reported a new configuration in force: traced when it departs from what was
+    /// Server `i` reported a new configuration in force (or restarted with one): traced when it
+    /// departs from what was
     /// traced before (and, the first time, from the bootstrap configuration).
     pub(super) fn membership_changed(&mut self, i: usize, membership: Membership) {
         let previous = &self.traced_membership[i];

@@ -118,7 +118,7 @@ impl Configurations {
     }
 
     /// Takes note of `node`'s commit index, if it is the highest seen.
-    fn saw_commit(&mut self, node: &RaftNode) {
+    pub(crate) fn saw_commit(&mut self, node: &RaftNode) {
         let index = node.commit_index();
         if index > self.committed.0 {
             self.committed = (index, node.entry(index).map(|e| e.term));

@@ -217,6 +217,12 @@ impl Checkers {
         Ok(())
     }
 
+    /// `node` crashes in the middle of a step: what it found committed in that step is
+    /// committed all the same (a quorum holds it), though no `Apply` may have told anyone.
+    pub fn saw_commit(&mut self, node: &RaftNode) {
+        self.configurations.saw_commit(node);
+    }
+
     /// A server whose configuration in force changed, or that took office, since the last call:
     /// the world then calls [`Checkers::check_overlap`] with every node.
     pub fn overlap_due(&mut self) -> Option<usize> {

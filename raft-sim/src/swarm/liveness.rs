@@ -133,6 +133,8 @@ async fn check_members(t: &Tester, plan: &Plan, ticks: &mut [SimTime]) -> TestRe
             "the configuration did not settle (simple, committed at a leader)".into(),
         ));
     }
+    // Members added late start with an empty log: shipping it takes time of its own.
+    let bound = bound + catch_up_allowance(plan, committed);
     let leader = voting_leader(t, universe).expect("settled");
     let members: Vec<usize> = {
         let world = t.world();
@@ -168,6 +170,21 @@ async fn check_members(t: &Tester, plan: &Plan, ticks: &mut [SimTime]) -> TestRe
         )));
     }
     Ok(())
+}
+
+/// How long a leader may take to ship `entries` entries to a server that has none, at the
+/// plan's batch size, in-flight limit and worst latency (a round trip per batch window).
+fn catch_up_allowance(plan: &Plan, entries: u64) -> SimTime {
+    let defaults = raft_core::Config::new(raft_core::NodeId(0), Vec::new(), 0);
+    let (per_message, inflight) = match plan.flow {
+        Some((entries, _, inflight)) => (entries as u64, u64::from(inflight)),
+        None => (
+            defaults.max_entries_per_message as u64,
+            u64::from(defaults.max_inflight_messages),
+        ),
+    };
+    let round_trip = 2 * plan.latency_ms.map_or(1, |(_, high)| high.max(1)) * MS;
+    entries.div_ceil(per_message * inflight) * round_trip
 }
 
 /// The live server that leads the highest term, if it is a voter of the configuration in
