@@ -497,3 +497,35 @@ fn reusing_a_wiped_servers_id_lets_it_act_on_an_old_configuration() {
     });
     expect_violation(&outcome, Invariant::LeaderCompleteness);
 }
+
+// ---- regressions: seeds that failed because of the simulator ------------------------------
+
+/// Seed 4314 (and seven more of 10 000): the leader committed C_old,new, appended C_new and
+/// crashed inside that step, before anyone applied the joint entry; Quorum Intersection took
+/// a server without it for up to date and compared C_old with C_new. A commit a node found
+/// counts now even if the node crashes in that step.
+#[test]
+fn a_commit_found_in_a_step_that_crashes_still_counts() {
+    let plan: Plan = "n=7,t=2000,lat=0,loss=0,dup=0,reorder=94,topo=oneway+bridge+partial/136,\
+                      flow=3/115/1,pipe=off,crash=269/170/791,skew=0,snap=0/0,clients=2/192,\
+                      heal=majority,feat=readindex,transfer=0,member=add+remove+shrink+grow/107"
+        .parse()
+        .expect("a plan");
+    let outcome = swarm::run(4314, &plan);
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+}
+
+/// Seed 7473: servers added late start with an empty log; with one entry per message and two
+/// in flight, shipping 900 entries took longer than the liveness phase's election-based bound.
+/// The bound now allows for it.
+#[test]
+fn the_liveness_phase_allows_time_to_ship_the_log_to_new_members() {
+    let plan: Plan = "n=3,t=29763,lat=4-36,loss=0,dup=255,reorder=0,topo=none,flow=1/263/2,\
+                      pipe=off,crash=0/0/0,skew=25,snap=0/0,clients=5/16,heal=all,feat=prevote,\
+                      transfer=0,member=learner+replace+grow+leader+stale/702"
+        .parse()
+        .expect("a plan");
+    let outcome = swarm::run(7473, &plan);
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+    assert!(outcome.committed > 900, "{}", outcome.committed);
+}
