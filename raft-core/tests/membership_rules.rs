@@ -678,3 +678,15 @@ fn malformed_configurations_in_messages_and_states_are_refused() {
         assert!(Message::decode(&bytes).is_err(), "{bytes:?}");
     }
 }
+
+#[test]
+fn s3_10_leadership_goes_only_to_a_voter() {
+    let mut c = cluster(3, 1);
+    let leader = c.wait_for_leader();
+    change(&mut c, leader.0, &[1, 2, 3], &[4]);
+    wait_membership(&mut c, &[1, 2, 3, 4], &simple(&[1, 2, 3], &[4]));
+    let leader = c.leader().unwrap();
+    let actions = c.step(leader, Event::TransferLeader { to: NodeId(4) });
+    assert_eq!(refused(&actions), Some(Refusal::UnknownPeer));
+    assert_eq!(c.node(leader).transfer_target(), None);
+}

@@ -11,8 +11,8 @@ mod support;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use raft_core::{
-    AppendOutcome, Config, ConflictHint, Entry, Event, LogIndex, Message, NodeId, PersistentState,
-    RaftNode, SharedBytes, Term,
+    AppendOutcome, Config, ConflictHint, Entry, Event, LogIndex, Membership, Message, NodeId,
+    PersistentState, RaftNode, SharedBytes, Term,
 };
 use support::*;
 
@@ -34,8 +34,36 @@ fn number() -> impl Strategy<Value = u64> {
 }
 
 fn arb_entry() -> impl Strategy<Value = Entry> {
-    (0u64..7, vec(any::<u8>(), 0..6))
-        .prop_map(|(term, command)| Entry::new(Term(term), SharedBytes::from(command)))
+    prop_oneof![
+        8 => (0u64..7, vec(any::<u8>(), 0..6))
+            .prop_map(|(term, command)| Entry::new(Term(term), SharedBytes::from(command))),
+        1 => (0u64..7, arb_membership())
+            .prop_map(|(term, membership)| Entry::config(Term(term), membership)),
+    ]
+}
+
+/// A configuration over nodes 0..6: usually well-formed, sometimes not (unsorted,
+/// duplicated, empty, a voter also a learner).
+fn arb_membership() -> impl Strategy<Value = Membership> {
+    let ids = || vec((0u64..6).prop_map(NodeId), 0..5);
+    (ids(), proptest::option::of(ids()), ids(), any::<bool>()).prop_map(
+        |(voters, outgoing, learners, tidy)| {
+            let raw = Membership {
+                voters,
+                outgoing,
+                learners,
+            };
+            match tidy {
+                false => raw,
+                true => {
+                    let mut m = Membership::new(raw.voters, raw.learners);
+                    m.learners.retain(|l| !m.voters.contains(l));
+                    m.outgoing = raw.outgoing.map(|o| Membership::new(o, vec![]).voters);
+                    m
+                }
+            }
+        },
+    )
 }
 
 fn arb_entries() -> impl Strategy<Value = Vec<Entry>> {
@@ -88,6 +116,15 @@ fn arb_message() -> impl Strategy<Value = Message> {
                 last_included_term: Term(st),
                 data: SharedBytes::from(data),
                 membership: None,
+            })
+        }),
+        (number(), number(), number(), arb_membership()).prop_map(|(t, i, st, m)| {
+            Message::InstallSnapshot(raft_core::InstallSnapshot {
+                term: Term(t),
+                last_included_index: LogIndex(i),
+                last_included_term: Term(st),
+                data: SharedBytes::from(&b"s"[..]),
+                membership: Some(std::sync::Arc::new(m)),
             })
         }),
         (number(), number()).prop_map(|(t, i)| install_reply(t, i)),
@@ -166,6 +203,8 @@ enum Op {
     Transfer(u64),
     /// A read.
     Read(u64),
+    /// `ChangeMembership` with these voters and learners (possibly invalid).
+    Change(Vec<u64>, Vec<u64>),
 }
 
 fn arb_op() -> impl Strategy<Value = Op> {
@@ -186,6 +225,7 @@ fn arb_op() -> impl Strategy<Value = Op> {
             .prop_map(|(back, term)| Op::Persisted { back, term }),
         1 => (0u64..6).prop_map(Op::Transfer),
         2 => (0u64..6).prop_map(Op::Read),
+        1 => (vec(0u64..6, 0..5), vec(0u64..6, 0..3)).prop_map(|(v, l)| Op::Change(v, l)),
     ]
 }
 
@@ -361,6 +401,10 @@ fn run_hostile(ops: &[Op], pipelined: bool, features: Features) {
             }
             Op::Transfer(to) => h.step(Event::TransferLeader { to: NodeId(*to) }),
             Op::Read(id) => h.step(Event::ReadIndex { id: *id }),
+            Op::Change(voters, learners) => h.step(Event::ChangeMembership {
+                voters: voters.iter().map(|&id| NodeId(id)).collect(),
+                learners: learners.iter().map(|&id| NodeId(id)).collect(),
+            }),
             Op::Restart => {
                 let restored = PersistentState::decode(&h.durable.encode())
                     .expect("durable state always decodes");
