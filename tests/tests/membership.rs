@@ -327,16 +327,24 @@ fn membership_plans_round_trip_and_old_plans_change_none() {
     assert_eq!(plan.universe(), 8);
     assert!("member=add/0".parse::<Plan>().is_err());
     assert!("member=teleport/10".parse::<Plan>().is_err());
-    // Every seed draws some with `always`; about half without.
+    // Plain draws change no membership (so older sweeps run as before); with the membership
+    // draw every seed changes some, each kind drawn by some seeds.
     let limits = Limits::default();
-    let drawn = (0..200)
-        .filter(|&s| !Plan::draw(s, &limits).membership.is_empty())
-        .count();
-    assert!((60..140).contains(&drawn), "{drawn}");
-    assert!((0..50).all(|s| !Plan::draw(s, &limits)
-        .with_drawn_membership(s, true)
-        .membership
-        .is_empty()));
+    assert!((0..200).all(|s| Plan::draw(s, &limits).membership.is_empty()));
+    let drawn: Vec<Plan> = (0..200)
+        .map(|s| Plan::draw(s, &limits).with_drawn_membership(s))
+        .collect();
+    assert!(drawn.iter().all(|p| !p.membership.is_empty()));
+    for kind in ChangeKind::DRAWN {
+        let with = drawn
+            .iter()
+            .filter(|p| p.membership.contains(&kind))
+            .count();
+        assert!((60..140).contains(&with), "{kind:?}: {with}");
+    }
+    assert!(drawn
+        .iter()
+        .all(|p| !p.membership.contains(&ChangeKind::ReaddWiped)));
 }
 
 #[test]
@@ -344,7 +352,7 @@ fn a_short_membership_sweep_is_clean_and_changes_complete() {
     let limits = Limits::default();
     let mut completed = 0;
     for seed in 1..=12 {
-        let plan = Plan::draw(seed, &limits).with_drawn_membership(seed, true);
+        let plan = Plan::draw(seed, &limits).with_drawn_membership(seed);
         let outcome = swarm::run(seed, &plan);
         if let Some(failure) = &outcome.failure {
             panic!("{failure:?}\nreplay: {}", outcome.replay_command());

@@ -144,7 +144,7 @@ impl Configurations {
         let granted = self.votes.get(&(term, server));
         let granted_by = |id: NodeId| granted.is_some_and(|g| g.contains(&(id.0 as usize)));
         let membership = node.membership();
-        if membership.is_quorum(granted_by) {
+        if is_quorum(membership, granted_by) {
             return Ok(());
         }
         let voters: Vec<usize> = granted.into_iter().flatten().copied().collect();
@@ -184,8 +184,19 @@ fn split_exists(a: &Membership, b: &Membership) -> bool {
     let position = |id: NodeId| voters.binary_search(&id).ok();
     (0u32..1 << voters.len()).any(|first| {
         let in_first = |id: NodeId| position(id).is_some_and(|p| first & (1 << p) != 0);
-        a.is_quorum(in_first) && b.is_quorum(|id| !in_first(id))
+        is_quorum(a, in_first) && is_quorum(b, |id| !in_first(id))
     })
+}
+
+/// Whether `granted` holds for a majority of `m`'s voters and, while joint, of its outgoing
+/// voters too (§6). The checker's own arithmetic: an oracle that called the core's could not
+/// see a bug in it.
+fn is_quorum(m: &Membership, granted: impl Fn(NodeId) -> bool) -> bool {
+    let majority = |side: &[NodeId]| {
+        let yes = side.iter().filter(|&&id| granted(id)).count();
+        !side.is_empty() && 2 * yes > side.len()
+    };
+    majority(&m.voters) && m.outgoing.as_deref().is_none_or(majority)
 }
 
 fn voters_of(m: &Membership) -> Vec<NodeId> {

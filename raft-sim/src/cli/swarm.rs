@@ -56,7 +56,7 @@ pub struct SwarmArgs {
     features: FeatureChoice,
     /// Every seed draws membership changes (kinds and pace): learners added and promoted,
     /// voters added, removed and replaced, 5 → 3, 3 → 7, the leader removed, removed servers
-    /// re-added with their old disk or a wiped one. Without it, half the seeds draw them.
+    /// re-added with their old disk. Without it, seeds change no membership.
     #[arg(long)]
     membership: bool,
 }
@@ -133,7 +133,7 @@ fn plan_for(seed: u64, limits: &Limits, args: &SwarmArgs) -> Plan {
         },
     };
     if args.membership {
-        plan = plan.with_drawn_membership(seed, true);
+        plan = plan.with_drawn_membership(seed);
     }
     plan.unsafe_disk |= args.unsafe_disk;
     plan

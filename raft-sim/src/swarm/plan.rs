@@ -177,21 +177,16 @@ impl Plan {
             member_every_ms: 0,
         }
         .with_drawn_features(seed)
-        .with_drawn_membership(seed, false)
     }
 
     /// This plan with membership changes drawn for `seed` from their own stream (so every
-    /// other draw stays what it was): half the seeds draw some, or every seed if `always`.
-    /// Each kind within the core's contract ([`ChangeKind::DRAWN`]) is on or off, with at least one
-    /// on, and a pace between changes.
-    pub fn with_drawn_membership(mut self, seed: u64, always: bool) -> Plan {
+    /// other draw stays what it was; `swarm --membership`): each kind within the core's
+    /// contract ([`ChangeKind::DRAWN`]) on or off, with at least one on, and a pace between
+    /// changes. [`Plan::draw`] alone draws none, so sweeps without `--membership` run exactly
+    /// as they did before membership changes existed.
+    pub fn with_drawn_membership(mut self, seed: u64) -> Plan {
         let mut rng = Stream::new(seed, "swarm-membership", 0);
-        let drawn = rng.below(2) == 1;
         self.membership = Vec::new();
-        self.member_every_ms = 0;
-        if !(drawn || always) {
-            return self;
-        }
         while self.membership.is_empty() {
             self.membership = ChangeKind::DRAWN
                 .into_iter()
