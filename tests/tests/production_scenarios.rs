@@ -100,11 +100,9 @@ fn stale_term_rejoin() {
 // ---------------------------------------------------------------------------------------------
 
 use raft_sim::checkers::Invariant;
-use raft_sim::reads::ReadOutcome;
-use raft_sim::runner::{run_tester, Outcome};
+use raft_sim::runner::run_tester;
 use raft_sim::tester::Tester;
-use raft_sim::world::{Edition, World, DEFAULT_TICK};
-use raft_sim::Value;
+use raft_sim::world::{Edition, DEFAULT_TICK};
 
 /// The lease's assumption is real: with clocks drifting beyond the configured bound, the old
 /// leader's lease outlives the followers' stickiness, a new leader commits, and the old one
