@@ -205,6 +205,10 @@ impl Service for Appliers {
 
     fn crash(&mut self, _server: usize) {}
 
+    fn wiped(&mut self, server: usize) {
+        self.logs[server] = AppliedLog::default();
+    }
+
     fn apply(
         &mut self,
         server: usize,

@@ -28,11 +28,18 @@
 //! | `transfer_target_crash` | the target of a leadership transfer crashes mid-transfer |
 //! | `stale_term_rejoin` | a node with an old term returns as the leader crashes (etcd 8243) |
 //!
+//! The [`membership`] scenarios are of another kind: scripted membership changes that must
+//! complete (a stuck joint configuration, a server re-added with stale progress).
+//!
 //! [`lease_behind_a_partition`] shows the lease's clock assumption: with clocks within the
 //! drift bound a leader cut off serves no stale read; beyond it, it does.
 
 use crate::features::Features;
 use crate::runner::run_tester;
+
+// The membership scenarios (stuck joint configurations, servers re-added): pass or fail.
+#[path = "scenarios_membership.rs"]
+pub mod membership;
 use crate::tester::{TestResult, Tester};
 use crate::value::Value;
 use crate::world::{Edition, SimTime, World, MS};

@@ -35,6 +35,10 @@ pub trait Service: Any {
     /// `index`.
     fn apply_snapshot(&mut self, server: usize, index: u64, data: &[u8]) -> Result<(), String>;
 
+    /// `server`'s disk was wiped (it will rejoin as a new member): whatever its service kept
+    /// across restarts is gone too. Most services keep nothing, hence the default.
+    fn wiped(&mut self, _server: usize) {}
+
     /// For downcasting to the concrete service.
     fn as_any(&self) -> &dyn Any;
 

@@ -23,6 +23,11 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::task::Waker;
 
+// Servers outside the bootstrap configuration, wiped disks, membership changes.
+#[path = "world_membership.rs"]
+mod membership;
+pub use membership::ChangeAnswer;
+
 /// Virtual time, in microseconds since the world began.
 pub type SimTime = u64;
 
@@ -76,6 +81,13 @@ struct Server {
     crash_armed: bool,
     /// When its last queued (pipelined) write completes: writes complete in order.
     last_write_done: SimTime,
+    /// Whether it starts as a member of the bootstrap configuration (`Config::peers`); a
+    /// spare, or a server whose disk was wiped, starts with none and joins when a leader adds
+    /// it.
+    bootstrap: bool,
+    /// Deliberately stopped by the operator (removed from the cluster): fault injectors leave
+    /// it down.
+    retired: bool,
 }
 
 /// A deliberately broken driver: it may change the actions of every step (of the server
@@ -166,6 +178,14 @@ pub struct World {
     clock_skew: u64,
     /// Reads asked for (`World::read`) and their answers.
     reads: ReadLog,
+    /// The bootstrap configuration's voters (every server unless [`World::set_bootstrap`]
+    /// said otherwise).
+    bootstrap: Vec<NodeId>,
+    /// Why the last proposal or change was refused, if it was.
+    refusal: Option<raft_core::Refusal>,
+    /// Per server, the configuration last traced (traced only when it departs from the
+    /// bootstrap one, so runs without membership changes trace nothing new).
+    traced_membership: Vec<Option<raft_core::Membership>>,
 }
 
 /// The core's batching and flow-control knobs ([`Config`]'s `max_entries_per_message`,
@@ -221,6 +241,8 @@ impl World {
                     tick: DEFAULT_TICK,
                     crash_armed: false,
                     last_write_done: 0,
+                    bootstrap: true,
+                    retired: false,
                 })
                 .collect(),
             network: Network::new(n, seed),
@@ -240,6 +262,9 @@ impl World {
             features: Features::default(),
             clock_skew: 0,
             reads: ReadLog::default(),
+            bootstrap: (0..n).map(|j| NodeId(j as u64)).collect(),
+            refusal: None,
+            traced_membership: vec![None; n],
         }
     }
 
@@ -540,7 +565,10 @@ impl World {
             }
         };
         let snapshot = restored.snapshot.data.clone();
-        let peers = (0..self.servers.len()).map(|j| NodeId(j as u64)).collect();
+        let peers = match self.servers[i].bootstrap {
+            true => self.bootstrap.clone(),
+            false => Vec::new(), // it joins: the leader's entries bring its configuration
+        };
         let seed = derive_seed(self.seed, "node", (i as u64) << 32 | incarnation);
         let mut config = Config::new(NodeId(i as u64), peers, seed);
         config.pipelined_persistence = self.pipelined.is_some();
@@ -567,6 +595,8 @@ impl World {
         self.schedule(phase + 1, SimEvent::Tick(endpoint));
         if let Some(node) = &self.servers[i].node {
             self.trace.start(self.now, i, incarnation, node);
+            let membership = node.membership().clone();
+            self.membership_changed(i, membership);
         }
     }
 
@@ -730,7 +760,12 @@ impl World {
                         self.violated(violation);
                     }
                     let durable = self.servers[i].disk.state();
-                    match self.service.apply(i, index.0, &entry.command, durable) {
+                    // A configuration entry means nothing to the service: it gets a no-op.
+                    let command = match entry.membership() {
+                        Some(_) => &[][..],
+                        None => &entry.command[..],
+                    };
+                    match self.service.apply(i, index.0, command, durable) {
                         Ok(Some(snapshot)) => compact.push((index, snapshot)),
                         Ok(None) => {}
                         Err(why) => self.fail(why),
@@ -757,7 +792,16 @@ impl World {
                 Action::ProposedBatch { first_index, term } => {
                     answer = Some((first_index.0, term.0))
                 }
-                Action::NotLeader { .. } | Action::Refused { .. } => answer = None,
+                Action::NotLeader { leader_hint } => {
+                    answer = None;
+                    self.refusal = Some(raft_core::Refusal::NotLeader { leader_hint });
+                }
+                Action::Refused { reason } => {
+                    answer = None;
+                    self.refusal = Some(reason);
+                }
+                Action::MembershipProposed { index, term } => answer = Some((index.0, term.0)),
+                Action::MembershipChanged { membership } => self.membership_changed(i, membership),
                 Action::ReadReady { id, index } => self.read_ready(i, id, index),
                 Action::ReadFailed { id, reason } => {
                     self.trace
@@ -765,8 +809,6 @@ impl World {
                     self.checkers.read_failed(i, id);
                     self.reads.answered(id, ReadOutcome::Failed(reason));
                 }
-                // Membership changes: not driven by the simulator yet.
-                Action::MembershipProposed { .. } | Action::MembershipChanged { .. } => {}
             }
         }
         self.actions = actions;
@@ -776,8 +818,18 @@ impl World {
             if let Err(violation) = self.checkers.step_done(i, node) {
                 self.violated(violation);
             }
+            if let Some(server) = self.checkers.overlap_due() {
+                let nodes: Vec<Option<&RaftNode>> =
+                    self.servers.iter().map(|s| s.node.as_ref()).collect();
+                if let Err(violation) = self.checkers.check_overlap(server, &nodes) {
+                    self.violated(violation);
+                }
+            }
         }
         if crash.is_some() {
+            // What the node found committed is committed, whether or not it lives to say so.
+            let node = self.servers[i].node.as_ref().expect("still alive");
+            self.checkers.saw_commit(node);
             self.crash(i);
             return None;
         }

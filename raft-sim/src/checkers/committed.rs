@@ -1,7 +1,7 @@
 //! What is known to be committed: every entry some server's service applied (or covered by an
 //! installed snapshot), the canonical sequence that State Machine Safety compares against.
 
-use raft_core::{LogIndex, Term};
+use raft_core::{Entry, LogIndex, Membership, Term};
 use std::collections::BTreeMap;
 
 /// One committed position.
@@ -23,6 +23,8 @@ pub(crate) struct Committed {
     /// Indexes in the order they were first recorded, so a leader can look at what was
     /// committed since it last checked.
     order: Vec<u64>,
+    /// The committed configuration entries, by index.
+    configurations: BTreeMap<u64, Membership>,
 }
 
 impl Committed {
@@ -66,6 +68,22 @@ impl Committed {
         }
     }
 
+    /// Records that the committed entry at `index` is a configuration entry.
+    pub(crate) fn record_configuration(&mut self, index: LogIndex, membership: &Membership) {
+        self.configurations
+            .entry(index.0)
+            .or_insert_with(|| membership.clone());
+    }
+
+    /// The configuration in force at `index` by the committed configuration entries: the
+    /// latest at or before it (`None`: the bootstrap configuration).
+    pub(crate) fn configuration_at(&self, index: LogIndex) -> Option<&Membership> {
+        self.configurations
+            .range(..=index.0)
+            .next_back()
+            .map(|(_, m)| m)
+    }
+
     /// The highest committed index and its term.
     pub(crate) fn highest(&self) -> Option<(LogIndex, Term)> {
         self.known
@@ -95,6 +113,28 @@ pub(crate) fn describe(term: Term, digest: Option<u64>) -> String {
         Some(d) => format!("term {} command #{d:016x}", term.0),
         None => format!("term {} (snapshot)", term.0),
     }
+}
+
+/// The digest of an entry: its command's, and for a configuration entry its configuration's
+/// too (so two configuration entries with different members differ).
+pub(crate) fn entry_digest(entry: &Entry) -> u64 {
+    let command = digest(&entry.command);
+    let Some(membership) = entry.membership() else {
+        return command;
+    };
+    let mut bytes = Vec::new();
+    let sides = [Some(&membership.voters), membership.outgoing.as_ref()];
+    for (tag, list) in sides
+        .into_iter()
+        .chain([Some(&membership.learners)])
+        .enumerate()
+    {
+        bytes.push(0xff - tag as u8);
+        for id in list.into_iter().flatten() {
+            bytes.extend_from_slice(&id.0.to_le_bytes());
+        }
+    }
+    command ^ digest(&bytes).rotate_left(1)
 }
 
 /// FNV-1a: commands are compared by digest, so the checkers keep 8 bytes per entry.

@@ -68,13 +68,13 @@ fn holds(server: usize, node: &RaftNode, index: u64, known: &Known) -> Check {
         e.term == known.term
             && known
                 .digest
-                .is_none_or(|d| d == super::committed::digest(&e.command))
+                .is_none_or(|d| d == super::committed::entry_digest(e))
     });
     if held {
         return Ok(());
     }
     let found = match entry {
-        Some(e) => describe(e.term, Some(super::committed::digest(&e.command))),
+        Some(e) => describe(e.term, Some(super::committed::entry_digest(e))),
         None => format!("nothing (its log ends at {})", node.last_index().0),
     };
     Err(Violation::new(

@@ -6,7 +6,7 @@
 //! a pair then share the entry before it too, and so on down to the start (or to a snapshot,
 //! which only ever covers committed entries).
 
-use super::committed::digest;
+use super::committed::entry_digest;
 use super::{durable_term_at, Check, Invariant, Violation};
 use raft_core::{PersistChange, PersistentState, Term};
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ impl LogMatching {
         for (offset, entry) in append.entries.iter().enumerate() {
             let index = append.first_index.0 + offset as u64;
             let here = Seen {
-                digest: digest(&entry.command),
+                digest: entry_digest(entry),
                 prev_term,
                 server,
             };

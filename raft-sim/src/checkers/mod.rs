@@ -15,11 +15,17 @@
 //! | Durability | a committed entry stays durable on a majority, whatever crashes and torn writes follow | `durability.rs` |
 //! | Monotonicity | per incarnation, term, commit and applied index never go back; durable term and vote never go back | `monotonicity.rs` |
 //! | Linearizable Reads | an answered read reflects every write committed before it was asked for (thesis §6.4) | `reads.rs` |
+//! | Quorum Intersection | a leader was elected by a quorum of its configuration; up-to-date servers never have configurations in force whose majorities can be disjoint (§6) | `configurations.rs` |
+//!
+//! With membership changes, Durability asks for a majority of the voters of the configuration
+//! in force at the committed entry (its incoming side while joint), and Leader Completeness
+//! covers servers added later that come to lead.
 //!
 //! A violation names the invariant and the servers, terms and indexes involved; the world
 //! stops the run there.
 
 mod committed;
+mod configurations;
 mod durability;
 mod election_safety;
 mod leader_completeness;
@@ -30,6 +36,8 @@ mod state_machine;
 
 use committed::Committed;
 use raft_core::{Entry, LogIndex, PersistChange, PersistentState, RaftNode, Term};
+
+pub(crate) use configurations::describe as describe_membership;
 use std::fmt;
 
 /// One of the properties the checkers watch.
@@ -49,11 +57,15 @@ pub enum Invariant {
     Monotonicity,
     /// An answered read reflects every write committed before it was asked for (thesis §6.4).
     LinearizableReads,
+    /// No two decisions rest on disjoint majorities: a leader's voters are a quorum of its
+    /// configuration (both sides while joint), and up-to-date servers' configurations in force
+    /// have intersecting quorums (§6, thesis §4.3).
+    QuorumIntersection,
 }
 
 impl Invariant {
     /// Every invariant, in the order above.
-    pub const ALL: [Invariant; 7] = [
+    pub const ALL: [Invariant; 8] = [
         Invariant::ElectionSafety,
         Invariant::LogMatching,
         Invariant::LeaderCompleteness,
@@ -61,6 +73,7 @@ impl Invariant {
         Invariant::Durability,
         Invariant::Monotonicity,
         Invariant::LinearizableReads,
+        Invariant::QuorumIntersection,
     ];
 
     /// The invariant's name, as the Raft paper spells it.
@@ -73,6 +86,7 @@ impl Invariant {
             Invariant::Durability => "Durability",
             Invariant::Monotonicity => "Monotonicity",
             Invariant::LinearizableReads => "Linearizable Reads",
+            Invariant::QuorumIntersection => "Quorum Intersection",
         }
     }
 
@@ -136,6 +150,7 @@ pub struct Checkers {
     durability: durability::Durability,
     monotonicity: monotonicity::Monotonicity,
     reads: reads::Reads,
+    configurations: configurations::Configurations,
 }
 
 impl Checkers {
@@ -151,7 +166,21 @@ impl Checkers {
             durability: durability::Durability::new(n),
             monotonicity: monotonicity::Monotonicity::new(n),
             reads: reads::Reads::default(),
+            configurations: configurations::Configurations::new(n),
         }
+    }
+
+    /// The bootstrap configuration's voters are `members` (every server unless told).
+    pub fn set_bootstrap(&mut self, members: &[usize]) {
+        self.durability.set_bootstrap(members);
+    }
+
+    /// Server `server`'s disk was wiped: it restarts as a new member, with no term, vote or
+    /// applied state to keep monotonic.
+    pub fn wiped(&mut self, server: usize) {
+        self.crashed(server);
+        self.monotonicity.wiped(server);
+        self.state_machine.restarted(server, LogIndex(0));
     }
 
     /// Keeps only the `invariants` named (to show that one checker catches a fault on its own).
@@ -181,7 +210,32 @@ impl Checkers {
         if self.is_enabled(Invariant::Monotonicity) {
             self.monotonicity.step_done(server, node)?;
         }
+        let configurations = self.configurations.step_done(server, node);
+        if self.is_enabled(Invariant::QuorumIntersection) {
+            configurations?;
+        }
         Ok(())
+    }
+
+    /// `node` crashes in the middle of a step: what it found committed in that step is
+    /// committed all the same (a quorum holds it), though no `Apply` may have told anyone.
+    pub fn saw_commit(&mut self, node: &RaftNode) {
+        self.configurations.saw_commit(node);
+    }
+
+    /// A server whose configuration in force changed, or that took office, since the last call:
+    /// the world then calls [`Checkers::check_overlap`] with every node.
+    pub fn overlap_due(&mut self) -> Option<usize> {
+        self.configurations.take_due()
+    }
+
+    /// Compares the configuration in force at `server` with every other up-to-date live
+    /// server's (Quorum Intersection); `nodes` holds every server's live node.
+    pub fn check_overlap(&mut self, server: usize, nodes: &[Option<&RaftNode>]) -> Check {
+        match self.is_enabled(Invariant::QuorumIntersection) {
+            true => self.configurations.check_overlap(server, nodes),
+            false => Ok(()),
+        }
     }
 
     /// Server `server`'s store made `change` durable (all of it, or the prefix a torn write
@@ -198,13 +252,17 @@ impl Checkers {
         if self.is_enabled(Invariant::Monotonicity) {
             self.monotonicity.persisted(server, durable)?;
         }
+        self.configurations.persisted(server, durable);
         Ok(())
     }
 
     /// Server `server`'s service applied `entry` at `index`, while the node was in `term`.
     pub fn applied(&mut self, server: usize, index: LogIndex, entry: &Entry, term: Term) -> Check {
-        let digest = committed::digest(&entry.command);
+        let digest = committed::entry_digest(entry);
         let recorded = self.committed.record(index, entry.term, Some(digest), term);
+        if let Some(membership) = entry.membership() {
+            self.committed.record_configuration(index, membership);
+        }
         let ordered = self.state_machine.applied(server, index);
         if self.is_enabled(Invariant::StateMachineSafety) {
             recorded.map_err(|why| self.state_machine.conflict(server, why))?;
@@ -248,6 +306,7 @@ impl Checkers {
         self.completeness.crashed(server);
         self.monotonicity.crashed(server);
         self.reads.crashed(server);
+        self.configurations.crashed(server);
     }
 
     /// Server `server` was asked for read `id` (`Event::ReadIndex`): its floor is what is

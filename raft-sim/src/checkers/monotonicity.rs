@@ -61,6 +61,13 @@ impl Monotonicity {
         self.volatile[server] = None;
     }
 
+    /// The server's disk was wiped: it starts over as a new member.
+    pub(crate) fn wiped(&mut self, server: usize) {
+        self.volatile[server] = None;
+        self.acted[server] = HardState::default();
+        self.durable[server] = HardState::default();
+    }
+
     pub(crate) fn restarted(&mut self, server: usize, restored: &PersistentState) -> Check {
         let new = restored.hard_state;
         let durable = std::mem::replace(&mut self.durable[server], new);

@@ -5,6 +5,7 @@
 
 use super::args::SweepArgs;
 use super::output::{Out, Stop};
+use raft_sim::scenarios::membership::{self, MembershipScenario};
 use raft_sim::scenarios::{self, Scenario, Verdict, CONFIGURATIONS};
 use raft_sim::world::SimTime;
 use std::process::ExitCode;
@@ -26,7 +27,11 @@ pub fn run(args: ScenariosArgs) -> ExitCode {
         .into_iter()
         .filter(|s| args.run.as_deref().is_none_or(|name| s.name == name))
         .collect();
-    if chosen.is_empty() {
+    let changes: Vec<MembershipScenario> = membership::all()
+        .into_iter()
+        .filter(|s| args.run.as_deref().is_none_or(|name| s.name == name))
+        .collect();
+    if chosen.is_empty() && changes.is_empty() {
         eprintln!(
             "error: no scenario named {:?}",
             args.run.unwrap_or_default()
@@ -34,7 +39,9 @@ pub fn run(args: ScenariosArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let out = Out::default();
-    match table(&out, &chosen, &args.sweep) {
+    let tables = table(&out, &chosen, &args.sweep)
+        .and_then(|clean| Ok(membership_table(&out, &changes, &args.sweep)? && clean));
+    match tables {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(stop) => stop.exit(),
@@ -42,6 +49,9 @@ pub fn run(args: ScenariosArgs) -> ExitCode {
 }
 
 fn table(out: &Out, chosen: &[Scenario], sweep: &SweepArgs) -> Result<bool, Stop> {
+    if chosen.is_empty() {
+        return Ok(true);
+    }
     let seeds = sweep.seed_range();
     let count = seeds.end() - seeds.start() + 1;
     out.line(format!(
@@ -78,6 +88,56 @@ fn table(out: &Out, chosen: &[Scenario], sweep: &SweepArgs) -> Result<bool, Stop
         clean &= lease(out, seeds)?;
     }
     Ok(clean)
+}
+
+/// The membership scenarios: in each configuration, how many seeds passed; every run must.
+/// Each failure is printed below the table.
+fn membership_table(
+    out: &Out,
+    chosen: &[MembershipScenario],
+    sweep: &SweepArgs,
+) -> Result<bool, Stop> {
+    if chosen.is_empty() {
+        return Ok(true);
+    }
+    let seeds = sweep.seed_range();
+    out.line("membership scenarios: runs that passed/run (all must pass, or none where marked)")?;
+    let mut header = format!("{:<24}", "scenario");
+    for (name, _) in CONFIGURATIONS {
+        header.push_str(&format!(" {name:<12}"));
+    }
+    out.line(header)?;
+    let mut surprises = Vec::new();
+    for scenario in chosen {
+        let mut row = format!("{:<24}", scenario.name);
+        for (name, features) in CONFIGURATIONS {
+            let mut passed = 0;
+            for seed in seeds.clone() {
+                let result = membership::run(scenario, features, seed);
+                passed += u64::from(result.is_ok());
+                let surprise = match (result, scenario.holds) {
+                    (Err(why), true) => Some(why),
+                    (Ok(()), false) => Some("passed, but this core was expected to fail".into()),
+                    _ => None,
+                };
+                if let Some(why) = surprise {
+                    surprises.push(format!("{} ({name}, seed {seed}): {why}", scenario.name));
+                }
+            }
+            let total = seeds.end() - seeds.start() + 1;
+            let expected = if scenario.holds { total } else { 0 };
+            let mark = if passed == expected { ' ' } else { '!' };
+            row.push_str(&format!(" {mark}{:<11}", format!("{passed}/{total}")));
+        }
+        if !scenario.holds {
+            row.push_str(" (expected to fail: outside the core's contract)");
+        }
+        out.line(row)?;
+    }
+    for line in &surprises {
+        out.line(format!("  ! {line}"))?;
+    }
+    Ok(surprises.is_empty())
 }
 
 /// The lease behind a partition, clocks 50 % apart, the lease assuming that much: no seed may

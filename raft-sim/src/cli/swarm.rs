@@ -54,6 +54,11 @@ pub struct SwarmArgs {
     /// skew), `none`, or a list such as `prevote+checkquorum` (no transfers).
     #[arg(long, value_name = "WHICH", default_value = "drawn", value_parser = parse_features)]
     features: FeatureChoice,
+    /// Every seed draws membership changes (kinds and pace): learners added and promoted,
+    /// voters added, removed and replaced, 5 → 3, 3 → 7, the leader removed, removed servers
+    /// re-added with their old disk. Without it, seeds change no membership.
+    #[arg(long)]
+    membership: bool,
 }
 
 /// What `--features` asked for.
@@ -127,6 +132,9 @@ fn plan_for(seed: u64, limits: &Limits, args: &SwarmArgs) -> Plan {
             ..plan.without_features()
         },
     };
+    if args.membership {
+        plan = plan.with_drawn_membership(seed);
+    }
     plan.unsafe_disk |= args.unsafe_disk;
     plan
 }
@@ -220,6 +228,7 @@ impl Tally {
             Stop::Error(format!("the sweep itself panicked on seed {seed}: {panic}"))
         })?;
         self.coverage.add(&outcome.plan);
+        self.coverage.add_changes(&outcome.changes);
         self.virtual_us += u128::from(outcome.virtual_time);
         self.counts.count(outcome.failure.is_some(), wall, seed);
         let Some(failure) = &outcome.failure else {

@@ -1,6 +1,8 @@
 //! What a sweep covered: how many seeds drew each cluster size and each fault kind, and the
-//! range of rates drawn for it.
+//! range of rates drawn for it; and, for membership changes, how many of each kind the runs
+//! began and completed.
 
+use super::membership::{ChangeCounts, ChangeKind};
 use super::Plan;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +14,8 @@ pub struct Coverage {
     nodes: BTreeMap<usize, u64>,
     /// Per fault kind: seeds that drew it, and the lowest and highest size drawn.
     kinds: BTreeMap<&'static str, (u64, u64, u64)>,
+    /// Per kind of membership change: seeds that drew it, changes begun, changes completed.
+    changes: BTreeMap<ChangeKind, (u64, u64, u64)>,
 }
 
 impl Coverage {
@@ -80,6 +84,26 @@ impl Coverage {
         count("lease reads (drift bound %)", f.lease_reads, drift);
         let transfers = plan.transfer_every_ms;
         count("leader transfers (mean gap ms)", transfers > 0, transfers);
+        let changes = plan.member_every_ms;
+        let changing = !plan.membership.is_empty();
+        count("membership changes (mean gap ms)", changing, changes);
+        for &kind in &plan.membership {
+            self.changes.entry(kind).or_default().0 += 1;
+        }
+    }
+
+    /// Counts the membership changes one run began and completed.
+    pub fn add_changes(&mut self, counts: &ChangeCounts) {
+        for (&kind, &(begun, completed)) in counts {
+            let entry = self.changes.entry(kind).or_default();
+            entry.1 += begun;
+            entry.2 += completed;
+        }
+    }
+
+    /// Membership changes of `kind`: (seeds that drew it, changes begun, changes completed).
+    pub fn changes(&self, kind: ChangeKind) -> (u64, u64, u64) {
+        self.changes.get(&kind).copied().unwrap_or_default()
     }
 
     /// Seeds counted.
@@ -101,6 +125,10 @@ impl Coverage {
         for (&kind, &(c, low, high)) in &other.kinds {
             let entry = self.kinds.entry(kind).or_insert((0, u64::MAX, 0));
             *entry = (entry.0 + c, entry.1.min(low), entry.2.max(high));
+        }
+        for (&kind, &(seeds, begun, completed)) in &other.changes {
+            let entry = self.changes.entry(kind).or_default();
+            *entry = (entry.0 + seeds, entry.1 + begun, entry.2 + completed);
         }
     }
 }
@@ -125,6 +153,13 @@ impl fmt::Display for Coverage {
         writeln!(f, "cluster sizes        {}", sizes.join(", "))?;
         for (kind, (count, low, high)) in &self.kinds {
             writeln!(f, "{kind:<28} {count:>7} seeds, {low}–{high}")?;
+        }
+        for (kind, (seeds, begun, completed)) in &self.changes {
+            let label = format!("change {}", kind.name());
+            writeln!(
+                f,
+                "{label:<28} {seeds:>7} seeds, {begun} begun, {completed} completed"
+            )?;
         }
         Ok(())
     }

@@ -28,6 +28,9 @@ const PROBES: i64 = 3;
 /// (A new leader commits its predecessors' entries only with one of its own term, §5.4.2, so
 /// the old entries are checked after the new ones.)
 pub async fn check(t: &Tester, plan: &Plan, ticks: &mut [SimTime], mut rng: Stream) -> TestResult {
+    if !plan.membership.is_empty() {
+        return check_members(t, plan, ticks).await;
+    }
     let healed = heal(t, plan, ticks, &mut rng);
     let committed = t.world().checkers().highest_committed();
     let committed = committed.map_or(0, |(index, _)| index.0);
@@ -84,6 +87,156 @@ pub async fn check(t: &Tester, plan: &Plan, ticks: &mut [SimTime], mut rng: Stre
     Ok(())
 }
 
+/// The liveness phase of a plan that changes membership. Every server that is not retired is
+/// healed (a majority of which configuration would be ambiguous while it changes); then:
+/// a leader that is a voter of its own configuration must exist and commit a new command (a
+/// new leader commits its predecessors' entries, configuration entries included, only with
+/// one of its own term, §5.4.2); the configuration must settle (simple and committed: the core
+/// finishes a joint change on its own); new commands must commit on every member of it,
+/// voters and learners; and every entry committed before healing must be applied on each.
+/// Removed servers, retired or left running, are exempt.
+async fn check_members(t: &Tester, plan: &Plan, ticks: &mut [SimTime]) -> TestResult {
+    // Spares never added stay unstarted.
+    let everyone: Vec<usize> = (0..plan.universe())
+        .filter(|&i| t.world().incarnation(i) > 0)
+        .collect();
+    heal_servers(t, plan, ticks, &everyone, &[]);
+    let committed = t.world().checkers().highest_committed();
+    let committed = committed.map_or(0, |(index, _)| index.0);
+    let bound = bound_for(t, plan, ticks, &everyone);
+    let healed_at = t.now();
+    let late = |what: String| {
+        format!(
+            "Liveness: every server healed at {:.3}s, but {what} within {:.1}s",
+            healed_at as f64 / 1e6,
+            bound as f64 / 1e6
+        )
+    };
+    let universe = plan.universe();
+    let voter_leads = |t: &Tester| voting_leader(t, universe).is_some();
+    if !wait(t, bound, voter_leads).await {
+        return t.fail(late("no voter of its own configuration leads".into()));
+    }
+    if !commit_on_leader(t, universe, Value::Int(-1), bound).await {
+        return t.fail(late("no leader committed a new command (probe 1)".into()));
+    }
+    let settled = |t: &Tester| {
+        let leader = voting_leader(t, universe);
+        let world = t.world();
+        leader.and_then(|i| world.node(i)).is_some_and(|n| {
+            let m = n.membership();
+            !m.is_joint() && m == n.committed_membership()
+        })
+    };
+    if !wait(t, bound, settled).await {
+        return t.fail(late(
+            "the configuration did not settle (simple, committed at a leader)".into(),
+        ));
+    }
+    // Members added late start with an empty log: shipping it takes time of its own.
+    let bound = bound + catch_up_allowance(plan, committed);
+    let leader = voting_leader(t, universe).expect("settled");
+    let members: Vec<usize> = {
+        let world = t.world();
+        let membership = world.node(leader).expect("leads").membership();
+        membership
+            .members()
+            .iter()
+            .map(|id| id.0 as usize)
+            .collect()
+    };
+    let now = t.now();
+    let note = format!("liveness phase: s{leader} leads members {members:?}");
+    t.world().trace_note(now, note);
+    for probe in 2..=PROBES {
+        if !commit_on_all(t, &members, Value::Int(-probe), bound).await {
+            return t.fail(late(format!(
+                "a new command (probe {probe}) did not commit on every member of {members:?}"
+            )));
+        }
+    }
+    let caught_up = |t: &Tester| {
+        let world = t.world();
+        members.iter().all(|&i| {
+            world
+                .node(i)
+                .is_some_and(|n| n.last_applied().0 >= committed)
+        })
+    };
+    if !wait(t, bound, caught_up).await {
+        return t.fail(late(format!(
+            "not every member of {members:?} applied the entries committed before (through \
+             index {committed})"
+        )));
+    }
+    Ok(())
+}
+
+/// How long a leader may take to ship `entries` entries to a server that has none, at the
+/// plan's batch size, in-flight limit and worst latency (a round trip per batch window).
+fn catch_up_allowance(plan: &Plan, entries: u64) -> SimTime {
+    let defaults = raft_core::Config::new(raft_core::NodeId(0), Vec::new(), 0);
+    let (per_message, inflight) = match plan.flow {
+        Some((entries, _, inflight)) => (entries as u64, u64::from(inflight)),
+        None => (
+            defaults.max_entries_per_message as u64,
+            u64::from(defaults.max_inflight_messages),
+        ),
+    };
+    let round_trip = 2 * plan.latency_ms.map_or(1, |(_, high)| high.max(1)) * MS;
+    entries.div_ceil(per_message * inflight) * round_trip
+}
+
+/// The live server that leads the highest term, if it is a voter of the configuration in
+/// force at it.
+fn voting_leader(t: &Tester, universe: usize) -> Option<usize> {
+    let leader = super::membership::leader(t, universe)?;
+    let world = t.world();
+    let node = world.node(leader)?;
+    node.membership().is_voter(node.id()).then_some(leader)
+}
+
+/// Proposes `command` to whoever leads (retrying, like a client) until a leader has applied
+/// it, or `bound` passes.
+async fn commit_on_leader(t: &Tester, universe: usize, command: Value, bound: SimTime) -> bool {
+    let deadline = t.now() + bound;
+    while t.now() < deadline {
+        let Some(leader) = voting_leader(t, universe) else {
+            t.sleep(10).await;
+            continue;
+        };
+        let started = t.start(leader, command.clone());
+        if !started.is_leader {
+            t.sleep(10).await;
+            continue;
+        }
+        let attempt_until = (t.now() + 2_000 * MS).min(deadline);
+        while t.now() < attempt_until && t.get_state(leader).1 {
+            if t.world().appliers().applied(leader, started.index) == Some(&command) {
+                return true;
+            }
+            t.sleep(10).await;
+        }
+    }
+    false
+}
+
+/// The time allowed for each goal: 20 election timeouts of the slowest healed clock, plus
+/// message latency.
+fn bound_for(t: &Tester, plan: &Plan, ticks: &[SimTime], healed: &[usize]) -> SimTime {
+    let slowest_tick = healed
+        .iter()
+        .map(|&i| ticks[i])
+        .max()
+        .unwrap_or(DEFAULT_TICK);
+    let election_max = healed
+        .iter()
+        .find_map(|&i| t.world().node(i).map(|n| n.config().election_ticks_max))
+        .unwrap_or(60);
+    let latency = plan.latency_ms.map_or(0, |(_, high)| high * MS);
+    TIMEOUTS_ALLOWED * (u64::from(election_max) * slowest_tick + 2 * latency)
+}
+
 /// Reads at server `i` (retrying, like a client) until a read is served, or `bound` passes.
 async fn read_on(t: &Tester, i: usize, bound: SimTime) -> bool {
     let deadline = t.now() + bound;
@@ -117,6 +270,21 @@ fn heal(t: &Tester, plan: &Plan, ticks: &mut [SimTime], rng: &mut Stream) -> Vec
     let mut healed = order[..keep].to_vec();
     healed.sort_unstable();
     let outside: Vec<usize> = (0..n).filter(|i| !healed.contains(i)).collect();
+    heal_servers(t, plan, ticks, &healed, &outside);
+    healed
+}
+
+/// Cuts `healed` off from `outside` (and heals every link among `healed`); stops message
+/// faults, pending crashes and large clock drift; restarts every healed server that is down
+/// (a retired one excepted).
+fn heal_servers(
+    t: &Tester,
+    plan: &Plan,
+    ticks: &mut [SimTime],
+    healed: &[usize],
+    outside: &[usize],
+) {
+    let n = ticks.len();
     let cuts: Vec<(usize, usize)> = healed
         .iter()
         .flat_map(|&a| outside.iter().flat_map(move |&b| [(a, b), (b, a)]))
@@ -140,17 +308,16 @@ fn heal(t: &Tester, plan: &Plan, ticks: &mut [SimTime], rng: &mut Stream) -> Vec
             DEFAULT_TICK * (100 - MAX_HEALED_SKEW_PERCENT) / 100,
             DEFAULT_TICK * (100 + MAX_HEALED_SKEW_PERCENT) / 100,
         );
-        for &i in &healed {
+        for &i in healed {
             ticks[i] = ticks[i].clamp(low, high);
             world.set_tick(i, ticks[i]);
         }
         let now = world.now();
         world.trace_note(now, format!("liveness phase: healed {healed:?}"));
     }
-    for &i in &healed {
+    for &i in healed {
         restart_if_down(t, i);
     }
-    healed
 }
 
 /// Proposes `command` to whoever leads among `healed` (retrying, like a client) until every

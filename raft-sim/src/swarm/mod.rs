@@ -16,6 +16,7 @@
 
 pub mod coverage;
 mod liveness;
+pub mod membership;
 mod nemesis;
 pub mod plan;
 mod shrink;
@@ -23,6 +24,7 @@ pub mod topology;
 mod workload;
 
 pub use coverage::Coverage;
+pub use membership::{ChangeCounts, ChangeKind};
 pub use plan::{Limits, Plan};
 pub use shrink::shrink;
 
@@ -33,7 +35,7 @@ use crate::runner::run_tester;
 use crate::tester::{TestResult, Tester};
 use crate::trace::Trace;
 use crate::world::{Edition, FlowLimits, SimTime, Tamper, World, DEFAULT_TICK, MS};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -117,6 +119,8 @@ pub struct SwarmOutcome {
     pub trace: Vec<String>,
     /// The first error writing a streamed trace, if any.
     pub trace_error: Option<Arc<io::Error>>,
+    /// The membership changes begun and completed, per kind.
+    pub changes: ChangeCounts,
 }
 
 impl SwarmOutcome {
@@ -180,6 +184,7 @@ fn run_guarded(seed: u64, plan: &Plan, trace: Trace, tamper: Option<Tamper>) -> 
                 committed: 0,
                 trace: Vec::new(),
                 trace_error: None,
+                changes: ChangeCounts::new(),
             }
         }
     }
@@ -188,11 +193,15 @@ fn run_guarded(seed: u64, plan: &Plan, trace: Trace, tamper: Option<Tamper>) -> 
 fn run_plan(seed: u64, plan: &Plan, mut trace: Trace, tamper: Option<Tamper>) -> SwarmOutcome {
     let snapshots = plan.snapshot_every > 0;
     trace.comment(&format!("raft-sim swarm --seed {seed} --plan '{plan}'"));
-    let mut world = World::with_trace(plan.nodes, seed, Edition::Y2024, snapshots, trace);
+    let universe = plan.universe();
+    let mut world = World::with_trace(universe, seed, Edition::Y2024, snapshots, trace);
+    if universe > plan.nodes {
+        world.set_bootstrap(&(0..plan.nodes).collect::<Vec<_>>());
+    }
     // Each server snapshots at its own pace (every 1 to 2 times the plan's interval), so
     // snapshots sit at different indexes on different servers.
     let mut pace = Stream::new(seed, "swarm-snapshot-pace", 0);
-    for i in 0..plan.nodes {
+    for i in 0..universe {
         let every = plan.snapshot_every + pace.below(plan.snapshot_every + 1);
         world
             .appliers_mut()
@@ -215,7 +224,11 @@ fn run_plan(seed: u64, plan: &Plan, mut trace: Trace, tamper: Option<Tamper>) ->
     let liveness_failed = Rc::new(Cell::new(false));
     let flag = liveness_failed.clone();
     let body_plan = plan.clone();
-    let outcome = run_tester(t.clone(), seed, move |t| body(t, body_plan, seed, flag));
+    let changes = Rc::new(RefCell::new(ChangeCounts::new()));
+    let counts = changes.clone();
+    let outcome = run_tester(t.clone(), seed, move |t| {
+        body(t, body_plan, seed, flag, counts)
+    });
     let failure = outcome.result.err().map(|failure| SwarmFailure {
         class: match liveness_failed.get() {
             true => Class::Liveness,
@@ -235,10 +248,17 @@ fn run_plan(seed: u64, plan: &Plan, mut trace: Trace, tamper: Option<Tamper>) ->
         committed: committed.map_or(0, |(index, _)| index.0),
         trace: outcome.trace,
         trace_error: outcome.trace_error,
+        changes: changes.take(),
     }
 }
 
-async fn body(t: Tester, plan: Plan, seed: u64, liveness_failed: Rc<Cell<bool>>) -> TestResult {
+async fn body(
+    t: Tester,
+    plan: Plan,
+    seed: u64,
+    liveness_failed: Rc<Cell<bool>>,
+    changes: Rc<RefCell<ChangeCounts>>,
+) -> TestResult {
     t.begin("swarm");
     let stream = |label: &str, index: u64| Stream::new(seed, label, index);
     let mut ticks = set_up(&t, &plan, stream("swarm-skew", 0));
@@ -254,6 +274,9 @@ async fn body(t: Tester, plan: Plan, seed: u64, liveness_failed: Rc<Cell<bool>>)
     tasks.push(t.go(nemesis::crashes(t.clone(), plan.clone(), crashes, end)));
     let transfers = stream("swarm-transfer", 0);
     tasks.push(t.go(nemesis::transfers(t.clone(), plan.clone(), transfers, end)));
+    let operator = stream("swarm-membership-changes", 0);
+    let changing = membership::changes(t.clone(), plan.clone(), operator, end, changes);
+    tasks.push(t.go(changing));
     for task in tasks {
         task.await?;
     }
@@ -266,10 +289,10 @@ async fn body(t: Tester, plan: Plan, seed: u64, liveness_failed: Rc<Cell<bool>>)
     Ok(())
 }
 
-/// Starts every server on a connected network with the plan's message faults and clock
-/// drift. Returns each server's tick length.
+/// Starts every server of the cluster (spares wait to be added) on a connected network with
+/// the plan's message faults and clock drift. Returns each server's tick length.
 fn set_up(t: &Tester, plan: &Plan, mut skew: Stream) -> Vec<SimTime> {
-    let ticks: Vec<SimTime> = (0..plan.nodes)
+    let ticks: Vec<SimTime> = (0..plan.universe())
         .map(|_| {
             let spread = 2 * plan.skew_percent;
             let percent = 100 - plan.skew_percent + skew.below(spread + 1);

@@ -16,7 +16,7 @@ pub async fn topologies(t: Tester, plan: Plan, mut rng: Stream, end: SimTime) ->
             ("healthy", Vec::new())
         } else {
             let kind = plan.topologies[rng.below(plan.topologies.len() as u64) as usize];
-            (kind.name(), kind.draw(plan.nodes, &mut rng))
+            (kind.name(), kind.draw(plan.universe(), &mut rng))
         };
         set_cuts(&t, name, &cuts);
         let hold_ms = plan.hold_ms / 2 + rng.below(plan.hold_ms + 1);
@@ -52,10 +52,10 @@ pub async fn crashes(t: Tester, plan: Plan, mut rng: Stream, end: SimTime) -> Te
         }
         // Leaders hold the interesting state (uncommitted entries, in-flight appends): half
         // the crashes go to whoever leads, the rest to anyone.
-        let leader = (0..plan.nodes).find(|&i| t.get_state(i).1);
+        let leader = (0..plan.universe()).find(|&i| t.get_state(i).1);
         let victim = match leader {
             Some(leader) if rng.below(2) == 0 => leader,
-            _ => rng.below(plan.nodes as u64) as usize,
+            _ => rng.below(plan.universe() as u64) as usize,
         };
         if !t.is_alive(victim) {
             continue;
@@ -79,7 +79,8 @@ pub async fn crashes(t: Tester, plan: Plan, mut rng: Stream, end: SimTime) -> Te
 /// `end` (thesis §3.10): transfers that succeed, and transfers to servers that are down, cut
 /// off, behind, or crash meanwhile.
 pub async fn transfers(t: Tester, plan: Plan, mut rng: Stream, end: SimTime) -> TestResult {
-    if plan.transfer_every_ms == 0 || plan.nodes < 2 {
+    let n = plan.universe();
+    if plan.transfer_every_ms == 0 || n < 2 {
         return Ok(());
     }
     loop {
@@ -88,16 +89,20 @@ pub async fn transfers(t: Tester, plan: Plan, mut rng: Stream, end: SimTime) -> 
         if t.now() >= end {
             return Ok(());
         }
-        let Some(leader) = (0..plan.nodes).find(|&i| t.get_state(i).1) else {
+        let Some(leader) = (0..n).find(|&i| t.get_state(i).1) else {
             continue;
         };
-        let target = (leader + 1 + rng.below(plan.nodes as u64 - 1) as usize) % plan.nodes;
+        let target = (leader + 1 + rng.below(n as u64 - 1) as usize) % n;
         t.world().transfer_leader(leader, target);
     }
 }
 
-/// Restarts server `i` (connected) if it is down; otherwise disarms a pending crash.
+/// Restarts server `i` (connected) if it is down, unless it was retired (removed from the
+/// cluster for good); otherwise disarms a pending crash.
 pub fn restart_if_down(t: &Tester, i: usize) {
+    if t.world().is_retired(i) {
+        return;
+    }
     if t.is_alive(i) {
         t.world().cancel_crash(i);
     } else {
@@ -106,7 +111,7 @@ pub fn restart_if_down(t: &Tester, i: usize) {
     }
 }
 
-async fn sleep_until(t: &Tester, at: SimTime) {
+pub(crate) async fn sleep_until(t: &Tester, at: SimTime) {
     let now = t.now();
     if at > now {
         t.sleep((at - now).div_ceil(1000)).await;

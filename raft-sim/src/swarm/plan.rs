@@ -5,6 +5,7 @@
 //! seeds stress one fault hard and others a rare combination. A plan has a one-line text form
 //! (`Display` / `FromStr`) so that a shrunk plan can be replayed from the command line.
 
+use super::membership::ChangeKind;
 use super::topology::TopologyKind;
 use crate::features::Features;
 use crate::rng::Stream;
@@ -81,6 +82,11 @@ pub struct Plan {
     pub features: Features,
     /// Mean time between leadership transfers the nemesis asks of the leader (ms); 0: none.
     pub transfer_every_ms: u64,
+    /// The membership changes the operator makes (empty: none, and the universe is just the
+    /// cluster). With any, the world holds spare servers beyond the cluster ([`Plan::universe`]).
+    pub membership: Vec<ChangeKind>,
+    /// Mean pause between membership changes (ms).
+    pub member_every_ms: u64,
 }
 
 impl Plan {
@@ -167,8 +173,37 @@ impl Plan {
             unsafe_disk: false,
             features: Features::default(),
             transfer_every_ms: 0,
+            membership: Vec::new(),
+            member_every_ms: 0,
         }
         .with_drawn_features(seed)
+    }
+
+    /// This plan with membership changes drawn for `seed` from their own stream (so every
+    /// other draw stays what it was; `swarm --membership`): each kind within the core's
+    /// contract ([`ChangeKind::DRAWN`]) on or off, with at least one on, and a pace between
+    /// changes. [`Plan::draw`] alone draws none, so sweeps without `--membership` run exactly
+    /// as they did before membership changes existed.
+    pub fn with_drawn_membership(mut self, seed: u64) -> Plan {
+        let mut rng = Stream::new(seed, "swarm-membership", 0);
+        self.membership = Vec::new();
+        while self.membership.is_empty() {
+            self.membership = ChangeKind::DRAWN
+                .into_iter()
+                .filter(|_| rng.below(2) == 1)
+                .collect();
+        }
+        self.member_every_ms = log_uniform(&mut rng, 100, 5_000);
+        self
+    }
+
+    /// The servers the world holds: the cluster, plus spares to add when the plan changes
+    /// membership (enough to grow to seven voters and replace one more).
+    pub fn universe(&self) -> usize {
+        match self.membership.is_empty() {
+            true => self.nodes,
+            false => self.nodes.max(7) + 1,
+        }
     }
 
     /// This plan with the production features drawn for `seed` from their own stream, so
@@ -247,6 +282,7 @@ impl Plan {
         add(self.features.read_index, "read-index");
         add(self.features.lease_reads, "lease reads");
         add(self.transfer_every_ms > 0, "leader transfers");
+        add(!self.membership.is_empty(), "membership changes");
         kinds
     }
 }
@@ -263,7 +299,8 @@ fn log_uniform(rng: &mut Stream, low: u64, high: u64) -> u64 {
 impl fmt::Display for Plan {
     /// `n=5,t=12000,lat=2-40,loss=120,dup=0,reorder=50,topo=split+bridge/1500,
     /// crash=2000/1500/300,skew=30,snap=10/512,clients=3/40,heal=all,
-    /// feat=prevote+checkquorum,transfer=0`
+    /// feat=prevote+checkquorum,transfer=0`, then `member=add+remove/2000` if the plan changes
+    /// membership (a plan without the field changes none, so older plans replay as before).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "n={},t={}", self.nodes, self.time_ms)?;
         match self.latency_ms {
@@ -306,6 +343,10 @@ impl fmt::Display for Plan {
             ",feat={},transfer={}",
             self.features, self.transfer_every_ms
         )?;
+        if !self.membership.is_empty() {
+            let kinds: Vec<&str> = self.membership.iter().map(|k| k.name()).collect();
+            write!(f, ",member={}/{}", kinds.join("+"), self.member_every_ms)?;
+        }
         if self.unsafe_disk {
             write!(f, ",unsafe-disk")?;
         }
@@ -376,6 +417,17 @@ impl FromStr for Plan {
                 "heal" => plan.heal_all = value == "all",
                 "feat" => plan.features = value.parse()?,
                 "transfer" => plan.transfer_every_ms = number(value)?,
+                "member" if value == "off" => {
+                    (plan.membership, plan.member_every_ms) = (Vec::new(), 0)
+                }
+                "member" => {
+                    let (kinds, every) = value.split_once('/').ok_or_else(bad)?;
+                    plan.membership = kinds
+                        .split('+')
+                        .map(|k| ChangeKind::parse(k).ok_or_else(bad))
+                        .collect::<Result<_, _>>()?;
+                    plan.member_every_ms = number(every)?;
+                }
                 "unsafe-disk" => plan.unsafe_disk = true,
                 _ => return Err(format!("unknown plan field {key:?}")),
             }
@@ -411,6 +463,8 @@ impl Plan {
             unsafe_disk: false,
             features: Features::default(),
             transfer_every_ms: 0,
+            membership: Vec::new(),
+            member_every_ms: 0,
         }
     }
 
@@ -439,6 +493,12 @@ impl Plan {
         }
         if self.latency_ms.is_some_and(|(low, high)| low > high) {
             return Err("lat=LOW-HIGH needs LOW <= HIGH".into());
+        }
+        if !self.membership.is_empty() && self.member_every_ms == 0 {
+            return Err("member=KINDS/EVERY needs EVERY of at least 1 ms".into());
+        }
+        if !self.membership.is_empty() && self.nodes > 32 {
+            return Err("membership changes need n=32 or fewer servers".into());
         }
         self.features.check()
     }

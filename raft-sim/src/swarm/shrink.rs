@@ -1,5 +1,5 @@
 //! Shrinking a failing plan: fewer servers, fewer fault kinds, a shorter run, fewer clients,
-//! fewer production features, while the same kind of failure (class and checker) remains.
+//! fewer production features, fewer kinds of membership change, while the same kind of failure (class and checker) remains.
 //!
 //! Greedy, like delta debugging: try each one-step simplification in turn, keep the first that
 //! still fails the same way, and start over from it, until none does. A simpler plan changes
@@ -102,6 +102,14 @@ fn simpler(failing: &SwarmOutcome) -> Vec<Plan> {
             p.features.read_index = false;
         }
     });
+    try_change(&|p| (p.membership, p.member_every_ms) = (Vec::new(), 0));
+    for k in 0..plan.membership.len() {
+        try_change(&|p| {
+            if p.membership.len() > 1 {
+                p.membership.remove(k);
+            }
+        });
+    }
     for k in 0..plan.topologies.len() {
         try_change(&|p| {
             if p.topologies.len() > 1 {

@@ -17,13 +17,13 @@ const PATIENCE: SimTime = 1_000 * MS;
 
 /// Client `id`'s loop.
 pub async fn client(t: Tester, id: u64, plan: Plan, mut rng: Stream, end: SimTime) -> TestResult {
-    let n = plan.nodes as u64;
+    let n = plan.universe() as u64;
     let mut target = rng.below(n) as usize;
     let mut sequence = 0u64;
     let reads = plan.features.read_index;
     while t.now() < end {
         if reads && rng.chance(READ_PER_MILLE) {
-            target = read(&t, target, &mut rng, plan.nodes, end).await;
+            target = read(&t, target, &mut rng, plan.universe(), end).await;
             t.sleep(1 + rng.below(2 * plan.propose_every_ms)).await;
             continue;
         }
@@ -38,7 +38,7 @@ pub async fn client(t: Tester, id: u64, plan: Plan, mut rng: Stream, end: SimTim
         } else {
             let hint = t.world().node(target).and_then(|node| node.leader_hint());
             target = match hint {
-                Some(leader) if (leader.0 as usize) < plan.nodes => leader.0 as usize,
+                Some(leader) if (leader.0 as usize) < plan.universe() => leader.0 as usize,
                 _ => rng.below(n) as usize,
             };
         }
