@@ -6,11 +6,12 @@
 //! |---|---|---|
 //! | `stuck_joint` | the leader that appended C_old,new never learns it committed and crashes; the cluster must still leave the joint configuration | etcd#12136 |
 //! | `readd_stale_progress` | a removed server rejoins with a wiped disk: the leader must track it afresh, not from its old match index | raft-rs#571 |
-//! | `stale_reply_after_readd` | as above, and a copy of the server's last reply from before its removal arrives after it rejoined | a delayed reply advancing new progress (outside the contract: fails) |
+//! | `stale_reply_after_readd` | a server is removed and added back with its disk, and a copy of its last reply from before its removal arrives after it rejoined | a delayed reply advancing new progress |
+//! | `stale_reply_after_wiped_readd` | the same with the server's disk wiped (outside the contract: fails) | reusing the id of a server that lost its disk |
 //!
 //! The last reuses the id of a server that lost its disk, which raft-core's contract forbids
 //! (its embedding guide: the leader could credit the newcomer with what the old server held);
-//! the scenario is expected to fail on this core and shows why the rule is there. The other two
+//! the scenario is expected to fail on this core and shows why the rule is there. The others
 //! must pass.
 //!
 //! A run starts the bootstrap servers on a network with 1–10 ms of latency and a client that
@@ -83,11 +84,19 @@ pub fn all() -> Vec<MembershipScenario> {
         },
         MembershipScenario {
             name: "stale_reply_after_readd",
+            pattern: "a reply from before a server's removal arrives after it rejoined",
+            voters: 3,
+            universe: 3,
+            holds: true,
+            script: script!(stale_reply_after_readd),
+        },
+        MembershipScenario {
+            name: "stale_reply_after_wiped_readd",
             pattern: "a reply from before a server's removal arrives after it rejoined, wiped",
             voters: 3,
             universe: 3,
             holds: false,
-            script: script!(stale_reply_after_readd),
+            script: script!(stale_reply_after_wiped_readd),
         },
     ]
 }
@@ -262,13 +271,34 @@ async fn readd_stale_progress(t: Tester) -> TestResult {
     let leader = settled_leader(&t).await?;
     let (x, y) = ((leader + 1) % 3, (leader + 2) % 3);
     t.sleep(1_000).await; // x acknowledges a second's worth of entries
-    remove_wipe_readd(&t, leader, x, y, None).await
+    remove_and_readd(&t, (leader, x, y), Disk::Wiped, None).await
 }
 
-/// As [`readd_stale_progress`], and a copy of the last `AppendEntries` reply `x` sent before
-/// its removal (recorded by a tap on its actions) is delivered to the leader just after `x`
-/// rejoined, as a network that delayed it would. It must not count as `x`'s progress now.
+/// `x` is removed and added back with its disk, and a copy of the last `AppendEntries` reply
+/// it sent before its removal (recorded by a tap on its actions) is delivered to the leader
+/// just after it rejoined, as a network that delayed it would. The reply is true of `x`'s
+/// disk (a removed server's log changes only by a later term's leader, whose replies the
+/// stale one's term cannot pass for), so counting it is harmless: `x` must catch up and the
+/// cluster keep committing.
 async fn stale_reply_after_readd(t: Tester) -> TestResult {
+    stale_reply(t, Disk::Kept).await
+}
+
+/// The same with `x`'s disk wiped before it rejoins under its old id, which raft-core's
+/// contract forbids: the leader credits the newcomer with the old server's acknowledgement
+/// and then ignores its refusals, so it never catches up.
+async fn stale_reply_after_wiped_readd(t: Tester) -> TestResult {
+    stale_reply(t, Disk::Wiped).await
+}
+
+/// What a removed server brings back when it rejoins.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Disk {
+    Kept,
+    Wiped,
+}
+
+async fn stale_reply(t: Tester, disk: Disk) -> TestResult {
     let leader = settled_leader(&t).await?;
     let (x, y) = ((leader + 1) % 3, (leader + 2) % 3);
     let tapped: Rc<RefCell<Option<Message>>> = Rc::default();
@@ -291,22 +321,25 @@ async fn stale_reply_after_readd(t: Tester) -> TestResult {
     })));
     t.sleep(1_000).await;
     t.world().set_tamper(None);
-    remove_wipe_readd(&t, leader, x, y, Some(tapped)).await
+    remove_and_readd(&t, (leader, x, y), disk, Some(tapped)).await
 }
 
-/// Removes `x`, wipes it, adds it back (delivering `stale`, if given, to the leader once it
-/// is back), then crashes `y`: `x` must catch up and the cluster must keep committing.
-async fn remove_wipe_readd(
+/// Removes `x` (crashing it, and wiping its disk if asked), adds it back (delivering `stale`,
+/// if given, to the leader once it is back), then crashes `y`: `x` must catch up and the
+/// cluster must keep committing.
+async fn remove_and_readd(
     t: &Tester,
-    leader: usize,
-    x: usize,
-    y: usize,
+    (leader, x, y): (usize, usize, usize),
+    disk: Disk,
     stale: Option<Rc<RefCell<Option<Message>>>>,
 ) -> TestResult {
     let mut pair = vec![leader, y];
     pair.sort_unstable();
     must_change(t, &pair).await?;
-    t.world().wipe(x);
+    match disk {
+        Disk::Wiped => t.world().wipe(x),
+        Disk::Kept => t.crash(x),
+    }
     t.sleep(1_000).await; // the others move on without it
     t.start_server(x);
     t.connect(x);
@@ -325,7 +358,7 @@ async fn remove_wipe_readd(
         t.world().inject(x, leader, reply);
     }
     if !change(t, &all, &[], deadline).await {
-        return t.fail("adding the wiped server back did not complete");
+        return t.fail("adding the server back did not complete");
     }
     let before = highest_commit(t);
     t.crash(y);
@@ -334,7 +367,8 @@ async fn remove_wipe_readd(
             .node(x)
             .is_some_and(|n| n.last_applied().0 >= before)
     };
-    let what = format!("server {x}, added back wiped, did not apply the entries through {before}");
+    let how = if disk == Disk::Wiped { " wiped" } else { "" };
+    let what = format!("server {x}, added back{how}, did not apply the entries through {before}");
     within(t, SETTLE, &what, caught_up).await?;
     let progress = |t: &Tester| highest_commit(t) > before + 5;
     within(

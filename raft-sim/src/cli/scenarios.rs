@@ -102,14 +102,14 @@ fn membership_table(
     }
     let seeds = sweep.seed_range();
     out.line("membership scenarios: runs that passed/run (all must pass, or none where marked)")?;
-    let mut header = format!("{:<24}", "scenario");
+    let mut header = format!("{:<30}", "scenario");
     for (name, _) in CONFIGURATIONS {
         header.push_str(&format!(" {name:<12}"));
     }
     out.line(header)?;
     let mut surprises = Vec::new();
     for scenario in chosen {
-        let mut row = format!("{:<24}", scenario.name);
+        let mut row = format!("{:<30}", scenario.name);
         for (name, features) in CONFIGURATIONS {
             let mut passed = 0;
             for seed in seeds.clone() {
