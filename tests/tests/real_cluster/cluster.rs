@@ -6,6 +6,7 @@ use raft_core::wal;
 use raft_sim::rng::Stream;
 use std::fs::{self, File};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -131,11 +132,18 @@ impl Cluster {
     /// Server `i`'s log, read while the server is stopped (SIGSTOP lets a write in progress
     /// finish, so the file holds whole writes only), replayed.
     pub fn frozen_log(&self, i: usize) -> wal::Replay {
+        self.frozen_log_and_inode(i).0
+    }
+
+    /// The same, with the log file's inode: a compaction replaces the file (a new inode).
+    pub fn frozen_log_and_inode(&self, i: usize) -> (wal::Replay, u64) {
+        let path = self.servers[i].dir.join("wal");
         self.signal(i, "STOP");
-        let bytes = fs::read(self.servers[i].dir.join("wal"));
+        let (bytes, inode) = (fs::read(&path), fs::metadata(&path).map(|m| m.ino()));
         self.signal(i, "CONT");
-        let bytes = bytes.expect("a log");
-        wal::replay(&bytes).unwrap_or_else(|e| panic!("node {}: {e}", i + 1))
+        let (bytes, inode) = (bytes.expect("a log"), inode.expect("a log"));
+        let replay = wal::replay(&bytes).unwrap_or_else(|e| panic!("node {}: {e}", i + 1));
+        (replay, inode)
     }
 
     pub fn is_up(&self, i: usize) -> bool {
