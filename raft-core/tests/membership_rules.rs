@@ -314,6 +314,25 @@ fn s6_leader_not_in_c_new_does_not_count_itself_then_steps_down() {
     assert!(c.propose(c.leader().unwrap(), cmd("after")).is_some());
 }
 
+/// Swarm seed 50 of `--membership`: the leader that removed itself had re-proposed C_new in a
+/// later term (so two identical C_new entries follow the joint one), knew the joint entry
+/// committed, and lost its leadership before either C_new did. It must still stand: it is a
+/// voter of the latest committed configuration (the joint one), not of the one in force.
+#[test]
+fn s4_2_2_a_server_outside_an_uncommitted_c_new_stands_as_a_voter_of_the_committed_one() {
+    let log = vec![
+        Entry::config(Term(1), joint(&[2, 3], &[1, 2, 3])),
+        Entry::config(Term(2), simple(&[2, 3], &[])),
+        Entry::config(Term(3), simple(&[2, 3], &[])),
+    ];
+    let mut h = Harness::restored(1, 3, state_with(3, log));
+    h.receive(2, heartbeat(4, (3, 3), 1)); // the joint entry is committed
+    assert_eq!(h.node.commit_index(), LogIndex(1));
+    assert!(h.node.committed_membership().is_joint());
+    h.tick_until_candidate();
+    assert_eq!(h.node.term(), Term(5), "it stands");
+}
+
 #[test]
 fn s6_c_new_commits_without_the_leader_that_is_not_in_it() {
     // Leader 1 of {1,2,3} removes itself: C_new = {2,3} needs both 2 and 3, not 1.
