@@ -56,6 +56,19 @@ impl RaftLog {
         }
     }
 
+    /// The configuration the latest one replaced: the last one before it (in the log, else
+    /// the snapshot's) that differs from it. A leader may append the same configuration
+    /// twice (a new leader re-proposes an uncommitted one), so "the entry before" is not
+    /// enough. `None` if the latest is the only one we hold.
+    pub(crate) fn replaced_membership(&self) -> Option<&Membership> {
+        let (_, latest) = self.latest_membership()?;
+        let mut older = (self.configs.iter().rev())
+            .filter_map(|&index| self.entry(index).and_then(Entry::membership));
+        older
+            .find(|m| *m != latest)
+            .or_else(|| self.snapshot.membership.as_deref().filter(|m| *m != latest))
+    }
+
     pub(crate) fn snapshot(&self) -> &Snapshot {
         &self.snapshot
     }

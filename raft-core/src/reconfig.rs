@@ -104,20 +104,21 @@ impl RaftNode {
     }
 
     /// Whether this node may stand for election: as a voter of the configuration in force,
-    /// or, while that configuration is not known to be committed, as a voter of the latest
-    /// committed one (thesis §4.2.2: such a server "might still be needed until the C_new
-    /// entry is committed"). A leader that removes itself and crashes with C_new on its disk
-    /// alone is such a server: the others, still joint, need its vote, and it refuses theirs
-    /// (their logs lack C_new), so only it can lead C_new to commitment. Where it is no voter
-    /// its own vote does not count (`Membership::is_quorum`), and once it learns that C_new
-    /// committed it never stands again.
+    /// or, while that configuration is not known to be committed, as a voter of the one it
+    /// replaced (thesis §4.2.2: such a server "might still be needed until the C_new entry is
+    /// committed"). A leader that removes itself and crashes with C_new on its disk alone is
+    /// such a server: the others, still joint, need its vote, and it refuses theirs (their
+    /// logs lack C_new), so only it can lead C_new to commitment. Where it is no voter its
+    /// own vote does not count (`Membership::is_quorum`), and once it learns that C_new
+    /// committed it never stands again. (Not "a voter of the committed configuration": after
+    /// a restart the commit index is the snapshot's, which may predate this server.)
     pub(crate) fn may_stand(&self) -> bool {
         let me = self.config.id;
         if self.membership.is_voter(me) {
             return true;
         }
-        let uncommitted = self.uncommitted_config();
-        uncommitted && self.committed_membership().is_voter(me)
+        let replaced = self.log.replaced_membership();
+        self.uncommitted_config() && replaced.is_some_and(|m| m.is_voter(me))
     }
 
     /// On taking office: an uncommitted configuration is appended again in our term, so that

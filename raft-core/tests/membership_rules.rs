@@ -333,6 +333,26 @@ fn s4_2_2_a_server_outside_an_uncommitted_c_new_stands_as_a_voter_of_the_committ
     assert_eq!(h.node.term(), Term(5), "it stands");
 }
 
+/// Swarm seed 1685 of `--membership`: a server added after the cluster started (no bootstrap
+/// configuration) led it alone, removed itself, and crashed with C_new on its disk. Restarted,
+/// its commit index is 0 and nothing committed names it, but the configuration C_new replaced
+/// does: it stands.
+#[test]
+fn s4_2_2_a_restarted_server_outside_c_new_stands_as_a_voter_of_the_one_it_replaced() {
+    let log = vec![
+        Entry::config(Term(1), simple(&[7], &[])),
+        Entry::config(Term(2), joint(&[5], &[7])),
+        Entry::config(Term(2), simple(&[5], &[])),
+    ];
+    let config = Config::new(NodeId(7), vec![], 0x5eed_0007);
+    let mut h = Harness::with_config(config, Some(state_with(2, log)));
+    assert_eq!(h.node.commit_index(), LogIndex(0));
+    h.tick_until_candidate();
+    assert_eq!(h.node.term(), Term(3), "it stands");
+    h.receive(5, vote(3, true));
+    assert!(h.node.is_leader(), "elected by C_new's voter alone");
+}
+
 #[test]
 fn s6_c_new_commits_without_the_leader_that_is_not_in_it() {
     // Leader 1 of {1,2,3} removes itself: C_new = {2,3} needs both 2 and 3, not 1.
