@@ -540,3 +540,32 @@ fn the_liveness_phase_allows_time_to_ship_the_log_to_new_members() {
     assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
     assert!(outcome.committed > 900, "{}", outcome.committed);
 }
+
+/// The two seeds of 10 000 `swarm --membership` that still fail their liveness phase, both
+/// without PreVote (3238: no feature; 6830: CheckQuorum alone). A server with a stale log and
+/// a stale configuration in which it votes, its clock faster than the others', calls
+/// elections it cannot win at ever higher terms; the one server that could win needs its
+/// vote, learns its term only from refusals, and never times out first. That is what PreVote
+/// is for (thesis §9.6): a pre-candidate raises no term. The same plans with PreVote (and
+/// CheckQuorum) on recover; without it they stay stuck, which this test also pins down so
+/// that a change in either direction is noticed.
+#[test]
+fn a_stale_voter_with_a_fast_clock_needs_pre_vote_to_stop_disrupting() {
+    let limits = Limits::default();
+    for seed in [3238, 6830] {
+        let plan = Plan::draw(seed, &limits).with_drawn_membership(seed);
+        let stuck = swarm::run(seed, &plan);
+        let failure = stuck.failure.as_ref().map(|f| f.class);
+        assert_eq!(failure, Some(swarm::Class::Liveness), "seed {seed}");
+        let mut protected = plan.clone();
+        protected.features.pre_vote = true;
+        protected.features.check_quorum = true;
+        let outcome = swarm::run(seed, &protected);
+        if let Some(failure) = &outcome.failure {
+            panic!(
+                "seed {seed} with PreVote: {failure:?}\nreplay: {}",
+                outcome.replay_command()
+            );
+        }
+    }
+}
