@@ -11,7 +11,9 @@
 //!    may C_new decide alone: every server that could be elected by C_old alone lacks a
 //!    committed entry, so it cannot win a C_new-side majority's votes too.
 //! 3. A leader that is not in C_new leads on, without counting itself, until C_new commits,
-//!    then steps down; it never stands for election again (it is no voter).
+//!    then steps down. Until it knows C_new committed it may still stand (a crash may leave
+//!    C_new on its disk alone, and then only it can finish the change; `may_stand`); after
+//!    that, never.
 //!
 //! One change at a time: `ChangeMembership` is refused while the configuration in force is
 //! joint or its entry is not committed. A new leader that finds the latest configuration
