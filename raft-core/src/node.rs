@@ -228,16 +228,12 @@ impl RaftNode {
     /// a leader of a configuration we have not heard of yet, or a candidate of one, may
     /// need us.
     fn ignore_unknown_sender(&self, from: NodeId, message: &Message) -> bool {
-        let request = matches!(
+        // Forwarded reads and their answers pass between members only.
+        let read = matches!(
             message,
-            Message::RequestVote(_)
-                | Message::AppendEntries(_)
-                | Message::InstallSnapshot(_)
-                | Message::PreVote(_)
-                | Message::TimeoutNow(_)
-                | Message::TransferVote(_)
-                | Message::Heartbeat(_)
+            Message::ReadIndex(_) | Message::ReadIndexResponse(_)
         );
+        let request = message.is_request() && !read;
         from == self.config.id || (!request && !self.membership.contains(from))
     }
 
