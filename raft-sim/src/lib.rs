@@ -33,6 +33,7 @@ pub mod reads;
 pub mod rng;
 pub mod runner;
 pub mod scenarios;
+pub mod seeds;
 pub mod service;
 pub mod swarm;
 pub mod tester;

@@ -6,11 +6,10 @@
 pub mod fuzzing;
 pub mod schedule;
 
+use raft_sim::seeds::parse_range;
+pub use raft_sim::seeds::DEFAULT_SEED;
 use raft_sim::{lab, runner, Edition, Outcome};
 use std::ops::RangeInclusive;
-
-/// The seed `cargo test` uses unless told otherwise.
-pub const DEFAULT_SEED: u64 = 1;
 
 /// The seeds chosen by the environment (`RAFT_SEEDS`, `RAFT_SEED`), or the default. A value
 /// that is not a number or a non-empty range panics with what was wrong: a sweep that runs
@@ -34,29 +33,6 @@ pub fn seeds_from(seeds: Option<&str>, seed: Option<&str>) -> Result<RangeInclus
         return Ok(seed..=seed);
     }
     Ok(DEFAULT_SEED..=DEFAULT_SEED)
-}
-
-/// `A..B` (B excluded) or `A..=B` (B included), which must hold at least one seed.
-fn parse_range(text: &str) -> Result<RangeInclusive<u64>, String> {
-    let bad = || "expected A..B or A..=B with integers A and B".to_string();
-    let (a, b, inclusive) = match text.split_once("..=") {
-        Some((a, b)) => (a, b, true),
-        None => text
-            .split_once("..")
-            .map(|(a, b)| (a, b, false))
-            .ok_or_else(bad)?,
-    };
-    let start: u64 = a.trim().parse().map_err(|_| bad())?;
-    let end: u64 = b.trim().parse().map_err(|_| bad())?;
-    let last = if inclusive {
-        Some(end)
-    } else {
-        end.checked_sub(1)
-    };
-    match last {
-        Some(last) if last >= start => Ok(start..=last),
-        _ => Err("the range is empty: it would run no seed".into()),
-    }
 }
 
 /// Runs the lab test `go_name` in `edition` on one seed.

@@ -1,9 +1,7 @@
 //! Arguments every sweeping subcommand takes: which seeds, and how many worker threads.
 
+use raft_sim::seeds::{parse_range, DEFAULT_SEED};
 use std::ops::RangeInclusive;
-
-/// The seed a plain run uses (and `cargo test`).
-pub const DEFAULT_SEED: u64 = 1;
 
 /// `--seed N`, `--seeds A..B`, `--jobs N`: flatten into a subcommand's arguments.
 #[derive(clap::Args, Clone, Debug)]
@@ -13,7 +11,7 @@ pub struct SweepArgs {
     pub seed: Option<u64>,
     /// Sweep a seed range: `A..B` (B excluded) or `A..=B` (B included). Runs are generated
     /// as they go, so any range runs in constant memory.
-    #[arg(long, value_name = "A..B", value_parser = parse_seed_range)]
+    #[arg(long, value_name = "A..B", value_parser = parse_range)]
     pub seeds: Option<RangeInclusive<u64>>,
     /// Worker threads, at least 1 (default: every core). Results, and the order they are
     /// printed in, do not depend on it.
@@ -46,28 +44,5 @@ fn parse_jobs(text: &str) -> Result<usize, String> {
         Ok(0) => Err("at least one worker is needed".into()),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("expected a positive integer, got {text:?}")),
-    }
-}
-
-/// `A..B` (B excluded) or `A..=B` (B included), holding at least one seed.
-pub fn parse_seed_range(text: &str) -> Result<RangeInclusive<u64>, String> {
-    let bad = || format!("expected A..B or A..=B with integers A and B, got {text:?}");
-    let (start, end, inclusive) = match text.split_once("..=") {
-        Some((a, b)) => (a, b, true),
-        None => text
-            .split_once("..")
-            .map(|(a, b)| (a, b, false))
-            .ok_or_else(bad)?,
-    };
-    let start: u64 = start.trim().parse().map_err(|_| bad())?;
-    let end: u64 = end.trim().parse().map_err(|_| bad())?;
-    let last = if inclusive {
-        Some(end)
-    } else {
-        end.checked_sub(1)
-    };
-    match last {
-        Some(last) if last >= start => Ok(start..=last),
-        _ => Err(format!("the seed range {text:?} is empty")),
     }
 }
