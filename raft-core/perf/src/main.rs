@@ -379,7 +379,8 @@ fn sim_speed(seeds: u64, runs: usize) {
     println!(
         "simulator, one thread, lab suite seeds 1..={seeds} ({lab_runs} runs, {events} events, \
          {failures} failed), median of {runs}: {events_per_second:.0} events/s, \
-         {seeds_per_second:.2} lab seeds/s (56 runs each)"
+         {seeds_per_second:.2} lab seeds/s ({} runs each)",
+        lab_runs / seeds.max(1)
     );
 }
 
