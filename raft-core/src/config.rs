@@ -49,6 +49,14 @@ pub struct Config {
     /// stands for election only if a majority would. A node cut off from the cluster then
     /// never raises its term, so when it comes back it does not depose a healthy leader.
     /// Cost: one more round trip before every election.
+    ///
+    /// Turn it on if you change membership and a removed server may keep running, or may be
+    /// added back with its disk. Removed while it was down or cut off, such a server does not
+    /// know it was removed and stands for election in its old configuration at ever higher
+    /// terms. Added back, its vote may be needed (in a configuration of two voters, always),
+    /// and without PreVote the servers that could win learn its term only from its refusals:
+    /// if its clock runs faster than theirs, it is a term ahead of every candidate, and no
+    /// one is elected. With PreVote its term stays where it was.
     pub pre_vote: bool,
     /// CheckQuorum (thesis §6.2) with leader stickiness (§4.2.3), off by default. A leader
     /// that has not heard from a majority during the longest election timeout steps down, so

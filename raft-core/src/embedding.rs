@@ -82,28 +82,39 @@
 //! above a round trip plus an fsync, or followers stand for election while the leader is
 //! merely slow (§5.6: broadcast time ≪ election timeout).
 //!
-//! Safety never depends on ticks: the core has no lease or clock-based read, so ticks that
-//! come late, early, bunched or not at all only change *when* elections and heartbeats happen.
-//! When the process wakes up late (a pause of the runtime, a slow fsync), it has a choice:
+//! Safety depends on ticks only with [`Config::lease_reads`](crate::Config::lease_reads);
+//! otherwise ticks that come late, early, bunched or not at all only change *when* elections
+//! and heartbeats happen. When the process wakes up late (a pause of the runtime, a slow
+//! fsync), it has a choice:
 //! - **Skip the missed ticks** (feed one, then keep the period): the node's clock runs slow
 //!   for a moment. A slow follower waits longer before an election, a slow leader heartbeats
-//!   later. This is the safe default; the example does it.
+//!   later. This is the safe default without leases; the example does it.
 //! - **Feed the missed ticks** at once: a follower whose timeout expired during the pause
 //!   starts an election right away, even if the leader's heartbeats are sitting unread in its
 //!   socket. If you catch up, feed the pending messages *before* the ticks (one `step_many`
 //!   group, messages first), and cap the catch-up well below an election timeout. A leader
 //!   fed N ticks sends a heartbeat per `heartbeat_ticks` of them, all at once.
 //!
-//! (A lease-based read, which this version does not have, would reverse this for a leader:
-//! losing ticks would make it believe its lease lasts longer than it does.)
+//! With lease reads the leader's ticks measure its lease, so a leader must never lose ticks:
+//! a skipped tick makes it believe its lease lasts longer than it does, and it may answer a
+//! read after another leader was elected. Feed a leader every tick that elapsed (followers
+//! may still skip: their late ticks only make them refuse votes for longer), and set
+//! [`Config::clock_drift_percent`](crate::Config::clock_drift_percent) to a bound your clocks
+//! really keep. If you cannot promise either, use ReadIndex alone.
 //!
 //! ## Reads
 //!
-//! The core has no read-only path in this version: a linearizable read goes through the log
-//! as a command, like a write, and is answered when it is applied (a leader deposed before
-//! the read commits never answers it; the client retries elsewhere). A read answered from a
-//! node's local state without that can be stale: a deposed leader does not know it is deposed
-//! until it hears of the newer term.
+//! - Through the log: propose the read as a command and answer it when it is applied. Always
+//!   linearizable, at the cost of a write.
+//! - [`Event::ReadIndex`](crate::Event::ReadIndex) with
+//!   [`Config::read_index`](crate::Config::read_index) (thesis §6.4): the leader confirms it
+//!   still leads with one round of heartbeats and answers with an index; serve the read once
+//!   the service has applied that index. No disk write.
+//! - [`Config::lease_reads`](crate::Config::lease_reads) (with CheckQuorum and ReadIndex):
+//!   the leader answers at once while its lease holds; needs the clock promise above.
+//!
+//! A read answered from a node's local state without one of these can be stale: a deposed
+//! leader does not know it is deposed until it hears of the newer term.
 //!
 //! ## Membership changes
 //!
@@ -119,3 +130,11 @@
 //! - Never reuse the id of a server that lost its durable state: give the replacement a new
 //!   id. A reply that the old server sent before it was removed may still be on the way, and
 //!   the leader would credit the new server with entries only the old one held.
+//! - Stop removed servers, or run every server with
+//!   [`Config::pre_vote`](crate::Config::pre_vote) (and preferably
+//!   [`Config::check_quorum`](crate::Config::check_quorum)). A server removed while it was
+//!   down or cut off never learns it was removed: it stands for election in its old
+//!   configuration, raising its term each time, and deposes any leader it reaches. Adding
+//!   such a server back with its disk needs PreVote: without it, the candidates whose
+//!   majority needs its vote can stay a term behind it for good (the simulator's swarm shows
+//!   this with a two-voter configuration and a faster clock on the stale server).

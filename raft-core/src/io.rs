@@ -79,7 +79,9 @@ pub enum Event {
     /// with empty [`Config::peers`](crate::Config) and name it here (as a learner first, so
     /// that it catches up before it counts; then again among `voters` to promote it). A
     /// leader that is not among the new voters steps down once C_new commits. Never reuse the
-    /// id of a server that lost its durable state (see [`embedding`](crate::embedding)).
+    /// id of a server that lost its durable state (see [`embedding`](crate::embedding)); to
+    /// add back a server that kept its disk, run the cluster with
+    /// [`Config::pre_vote`](crate::Config::pre_vote).
     ChangeMembership {
         /// The voters of the new configuration.
         voters: Vec<NodeId>,

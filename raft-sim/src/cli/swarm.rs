@@ -56,7 +56,8 @@ pub struct SwarmArgs {
     features: FeatureChoice,
     /// Every seed draws membership changes (kinds and pace): learners added and promoted,
     /// voters added, removed and replaced, 5 → 3, 3 → 7, the leader removed, removed servers
-    /// re-added with their old disk. Without it, seeds change no membership.
+    /// re-added with their old disk (only on seeds that run PreVote). Without it, seeds change
+    /// no membership.
     #[arg(long)]
     membership: bool,
 }

@@ -41,6 +41,14 @@ pub enum ChangeKind {
     /// The leader itself is removed: it leads until C_new commits, then steps down.
     RemoveLeader,
     /// A removed server rejoins as a voter with its old disk (stale log, term and vote).
+    /// Drawn only on seeds that run PreVote: a server removed while it was down or cut off
+    /// does not know it was removed, and keeps standing for election in its old
+    /// configuration at ever higher terms. Re-added, its vote may be needed (a two-voter
+    /// configuration needs both), and without PreVote the candidates that could win learn
+    /// its term only from its refusals; if its clock runs faster than theirs it is always a
+    /// term ahead, and no one is elected (swarm seeds 3238 and 6830, pinned in the tests).
+    /// PreVote stops the term from running away (thesis §9.6); raft-core documents it as
+    /// required for re-adding such a server.
     ReaddStale,
     /// A removed server rejoins as a voter with a wiped disk, under its old id. Outside
     /// raft-core's contract (its embedding guide: never reuse the id of a server that lost its
@@ -64,7 +72,7 @@ impl ChangeKind {
     ];
 
     /// The kinds a seed draws from: every kind within raft-core's contract (all but
-    /// [`ChangeKind::ReaddWiped`]).
+    /// [`ChangeKind::ReaddWiped`]; [`ChangeKind::ReaddStale`] only with PreVote).
     pub const DRAWN: [ChangeKind; 8] = [
         ChangeKind::Learner,
         ChangeKind::Add,

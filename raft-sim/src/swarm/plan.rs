@@ -184,13 +184,20 @@ impl Plan {
     /// contract ([`ChangeKind::DRAWN`]) on or off, with at least one on, and a pace between
     /// changes. [`Plan::draw`] alone draws none, so sweeps without `--membership` run exactly
     /// as they did before membership changes existed.
+    ///
+    /// A stale rejoin ([`ChangeKind::ReaddStale`]) is kept only on a plan that runs PreVote:
+    /// the core promises that such a server cannot stall the cluster only with PreVote on
+    /// (see [`ChangeKind::ReaddStale`]). Its coin is drawn either way, so the other kinds
+    /// stay what they were.
     pub fn with_drawn_membership(mut self, seed: u64) -> Plan {
         let mut rng = Stream::new(seed, "swarm-membership", 0);
+        let pre_vote = self.features.pre_vote;
         self.membership = Vec::new();
         while self.membership.is_empty() {
             self.membership = ChangeKind::DRAWN
                 .into_iter()
                 .filter(|_| rng.below(2) == 1)
+                .filter(|&kind| pre_vote || kind != ChangeKind::ReaddStale)
                 .collect();
         }
         self.member_every_ms = log_uniform(&mut rng, 100, 5_000);
