@@ -544,7 +544,7 @@ impl Tester {
         let mut world = self.world();
         let now = world.now();
         let result = world.start(i, command.encode());
-        world.trace_note(now, format!("Start({command}) on s{i} -> {result:?}"));
+        world.trace_note(now, format_args!("Start({command}) on s{i} -> {result:?}"));
         result
     }
 

@@ -489,8 +489,8 @@ impl World {
     }
 
     /// Adds a harness step to the trace.
-    pub fn trace_note(&mut self, now: SimTime, text: String) {
-        self.trace.note(now, &text);
+    pub fn trace_note(&mut self, now: SimTime, text: impl std::fmt::Display) {
+        self.trace.note_display(now, text);
     }
 
     /// The trace recorder.

@@ -66,6 +66,23 @@ fn the_trace_is_what_the_digest_summarises() {
     assert!(traced.trace.iter().any(|l| l.contains("disconnect s")));
 }
 
+/// Untraced runs mix their notes into the digest as they are formatted, traced runs build the
+/// line first (`Trace::note_display`): every test of the suite must digest the same both ways.
+#[test]
+fn every_lab_test_digests_the_same_traced_or_not() {
+    for test in lab::all() {
+        for edition in [Edition::Y2024, Edition::Y2025] {
+            if !test.runs_in(edition) {
+                continue;
+            }
+            let traced = runner::run(&test, edition, 2, true);
+            let untraced = runner::run(&test, edition, 2, false);
+            assert_eq!(traced.digest, untraced.digest, "{} {edition:?}", test.name);
+            assert!(traced.trace.iter().any(|line| line.contains("start s0")));
+        }
+    }
+}
+
 #[test]
 fn editions_differ_where_the_lab_did() {
     // TestSnapshotInit3D runs on an unreliable network only in 2025

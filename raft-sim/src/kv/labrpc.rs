@@ -143,5 +143,8 @@ pub async fn call<R: Debug>(
 fn note(t: &Tester, ends: &Ends, server: usize, method: &str, what: &str) {
     let mut world = t.world();
     let now = world.now();
-    world.trace_note(now, format!("c{} s{server} {method} {what}", ends.clerk()));
+    world.trace_note(
+        now,
+        format_args!("c{} s{server} {method} {what}", ends.clerk()),
+    );
 }

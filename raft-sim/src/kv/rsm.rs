@@ -279,7 +279,10 @@ pub async fn submit<SM: StateMachine>(
         let mut world = t.world();
         let started = world.start(server, command);
         let now = world.now();
-        world.trace_note(now, format!("s{server} Start op {id:016x} -> {started:?}"));
+        world.trace_note(
+            now,
+            format_args!("s{server} Start op {id:016x} -> {started:?}"),
+        );
         started
     };
     let forget = |t: &Tester| {

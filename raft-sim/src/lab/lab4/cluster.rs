@@ -66,7 +66,7 @@ impl Group {
             }
         }
         let now = world.now();
-        world.trace_note(now, format!("partition {p1:?} | {p2:?}"));
+        world.trace_note(now, format_args!("partition {p1:?} | {p2:?}"));
     }
 
     /// `ConnectAll`: every link between servers enabled.
@@ -85,7 +85,7 @@ impl Group {
             net.set_link(j, i, true);
         }
         let now = world.now();
-        world.trace_note(now, format!("connect s{i}"));
+        world.trace_note(now, format_args!("connect s{i}"));
     }
 
     /// (2025) `DisconnectAll(i)`: `i` cut off from every server.
