@@ -606,3 +606,45 @@ fn the_seeds_that_stalled_no_longer_draw_a_stale_rejoin() {
         assert!(!stale, "seed {seed}");
     }
 }
+
+/// A membership plan's liveness phase with `heal=majority`: every server is restarted, then
+/// as many are kept cut off as leave a majority of every configuration healed, and the rest
+/// must elect, settle and commit without them (seed 1 keeps one of seven apart).
+const MAJORITY_HEAL: &str = "n=7,t=7892,lat=0,loss=123,dup=0,reorder=0,topo=split+isolate/109,\
+                             flow=default,pipe=off,crash=328/1/588,skew=0,snap=7/65,clients=2/58,\
+                             heal=majority,feat=checkquorum+readindex,transfer=0,\
+                             member=learner+add+remove+grow/581";
+
+#[test]
+fn a_majority_heal_keeps_a_minority_apart_and_the_rest_makes_progress() {
+    let plan: Plan = MAJORITY_HEAL.parse().expect("a plan");
+    let outcome = swarm::run_with(1, &plan, raft_sim::trace::Trace::new(true));
+    assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
+    let kept_apart = |l: &String| l.contains("topology kept apart");
+    assert!(
+        outcome.trace.iter().any(kept_apart),
+        "no server was kept apart"
+    );
+    let mut all = plan.clone();
+    all.heal_all = true;
+    let healed_all = swarm::run_with(1, &all, raft_sim::trace::Trace::new(true));
+    assert!(healed_all.failure.is_none(), "{:?}", healed_all.failure);
+    assert!(!healed_all.trace.iter().any(kept_apart));
+}
+
+#[test]
+fn a_majority_heal_still_fails_a_cluster_that_cannot_replicate() {
+    let plan: Plan = MAJORITY_HEAL.parse().expect("a plan");
+    // A driver that never sends entries: nothing commits, no change completes.
+    let drop_entries = Box::new(|_: usize, actions: &mut Vec<Action>| {
+        actions.retain(|a| {
+            !matches!(a, Action::Send { message: Message::AppendEntries(m), .. }
+                if !m.entries.is_empty())
+        })
+    });
+    let outcome = swarm::run_tampered(1, &plan, drop_entries);
+    let failure = outcome.failure.expect("must fail");
+    assert_eq!(failure.class, swarm::Class::Liveness, "{}", failure.message);
+    let message = &failure.message;
+    assert!(message.contains("kept apart"), "{message}");
+}

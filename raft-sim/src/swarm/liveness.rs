@@ -29,7 +29,7 @@ const PROBES: i64 = 3;
 /// the old entries are checked after the new ones.)
 pub async fn check(t: &Tester, plan: &Plan, ticks: &mut [SimTime], mut rng: Stream) -> TestResult {
     if !plan.membership.is_empty() {
-        return check_members(t, plan, ticks).await;
+        return check_members(t, plan, ticks, &mut rng).await;
     }
     let healed = heal(t, plan, ticks, &mut rng);
     let committed = t.world().checkers().highest_committed();
@@ -88,40 +88,61 @@ pub async fn check(t: &Tester, plan: &Plan, ticks: &mut [SimTime], mut rng: Stre
 }
 
 /// The liveness phase of a plan that changes membership. Every server that is not retired is
-/// healed (a majority of which configuration would be ambiguous while it changes); then:
-/// a leader that is a voter of its own configuration must exist and commit a new command (a
-/// new leader commits its predecessors' entries, configuration entries included, only with
+/// restarted; with `heal=majority`, some are then kept cut off (`keep_apart`: only as many as
+/// leave a majority of every configuration in force or committed anywhere healed). Then: a
+/// healed leader that is a voter of its own configuration must exist and commit a new command
+/// (a new leader commits its predecessors' entries, configuration entries included, only with
 /// one of its own term, §5.4.2); the configuration must settle (simple and committed: the core
-/// finishes a joint change on its own); new commands must commit on every member of it,
+/// finishes a joint change on its own); new commands must commit on every healed member of it,
 /// voters and learners; and every entry committed before healing must be applied on each.
-/// Removed servers, retired or left running, are exempt.
-async fn check_members(t: &Tester, plan: &Plan, ticks: &mut [SimTime]) -> TestResult {
+/// Removed servers, retired or left running, and the servers kept apart are exempt.
+async fn check_members(
+    t: &Tester,
+    plan: &Plan,
+    ticks: &mut [SimTime],
+    rng: &mut Stream,
+) -> TestResult {
     // Spares never added stay unstarted.
     let everyone: Vec<usize> = (0..plan.universe())
         .filter(|&i| t.world().incarnation(i) > 0)
         .collect();
     heal_servers(t, plan, ticks, &everyone, &[]);
+    let apart = match plan.heal_all {
+        true => Vec::new(),
+        false => keep_apart(t, &everyone, rng),
+    };
+    let healed: Vec<usize> = everyone
+        .iter()
+        .copied()
+        .filter(|i| !apart.contains(i))
+        .collect();
+    if !apart.is_empty() {
+        set_cuts(t, "kept apart", &cuts_between(&healed, &apart));
+    }
     let committed = t.world().checkers().highest_committed();
     let committed = committed.map_or(0, |(index, _)| index.0);
-    let bound = bound_for(t, plan, ticks, &everyone);
+    let bound = bound_for(t, plan, ticks, &healed);
     let healed_at = t.now();
+    let who = match apart.is_empty() {
+        true => "every server healed".to_string(),
+        false => format!("every server healed, {apart:?} kept apart,"),
+    };
     let late = |what: String| {
         format!(
-            "Liveness: every server healed at {:.3}s, but {what} within {:.1}s",
+            "Liveness: {who} at {:.3}s, but {what} within {:.1}s",
             healed_at as f64 / 1e6,
             bound as f64 / 1e6
         )
     };
-    let universe = plan.universe();
-    let voter_leads = |t: &Tester| voting_leader(t, universe).is_some();
+    let voter_leads = |t: &Tester| voting_leader(t, &healed).is_some();
     if !wait(t, bound, voter_leads).await {
         return t.fail(late("no voter of its own configuration leads".into()));
     }
-    if !commit_on_leader(t, universe, Value::Int(-1), bound).await {
+    if !commit_on_leader(t, &healed, Value::Int(-1), bound).await {
         return t.fail(late("no leader committed a new command (probe 1)".into()));
     }
     let settled = |t: &Tester| {
-        let leader = voting_leader(t, universe);
+        let leader = voting_leader(t, &healed);
         let world = t.world();
         leader.and_then(|i| world.node(i)).is_some_and(|n| {
             let m = n.membership();
@@ -135,7 +156,7 @@ async fn check_members(t: &Tester, plan: &Plan, ticks: &mut [SimTime]) -> TestRe
     }
     // Members added late start with an empty log: shipping it takes time of its own.
     let bound = bound + catch_up_allowance(plan, committed);
-    let leader = voting_leader(t, universe).expect("settled");
+    let leader = voting_leader(t, &healed).expect("settled");
     let members: Vec<usize> = {
         let world = t.world();
         let membership = world.node(leader).expect("leads").membership();
@@ -143,6 +164,7 @@ async fn check_members(t: &Tester, plan: &Plan, ticks: &mut [SimTime]) -> TestRe
             .members()
             .iter()
             .map(|id| id.0 as usize)
+            .filter(|i| !apart.contains(i))
             .collect()
     };
     let now = t.now();
@@ -187,10 +209,62 @@ fn catch_up_allowance(plan: &Plan, entries: u64) -> SimTime {
     entries.div_ceil(per_message * inflight) * round_trip
 }
 
-/// The live server that leads the highest term, if it is a voter of the configuration in
-/// force at it.
-fn voting_leader(t: &Tester, universe: usize) -> Option<usize> {
-    let leader = super::membership::leader(t, universe)?;
+/// With `heal=majority`, a plan that changes membership: the servers to keep cut off. Each
+/// live server in turn, in a drawn order, is kept apart if every side of every configuration
+/// in force or committed at a live server still has a majority of live servers not kept
+/// apart. Then whichever of those configurations ends up deciding, its healed voters can
+/// elect and commit on their own, and each committed entry is on one of them.
+fn keep_apart(t: &Tester, servers: &[usize], rng: &mut Stream) -> Vec<usize> {
+    let world = t.world();
+    let live: Vec<usize> = servers
+        .iter()
+        .copied()
+        .filter(|&i| world.node(i).is_some())
+        .collect();
+    let sides: Vec<Vec<usize>> = live
+        .iter()
+        .filter_map(|&i| world.node(i))
+        .flat_map(|n| [n.membership(), n.committed_membership()])
+        .flat_map(|m| std::iter::once(&m.voters).chain(m.outgoing.as_ref()))
+        .map(|side| side.iter().map(|id| id.0 as usize).collect())
+        .collect();
+    let mut order = live.clone();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut apart = Vec::new();
+    for candidate in order {
+        let keeps_majority = |side: &Vec<usize>| {
+            let healed = side
+                .iter()
+                .filter(|&&s| s != candidate && live.contains(&s) && !apart.contains(&s))
+                .count();
+            2 * healed > side.len()
+        };
+        if sides.iter().all(keeps_majority) {
+            apart.push(candidate);
+        }
+    }
+    apart.sort_unstable();
+    apart
+}
+
+/// Every link between `a` and `b`, both ways.
+fn cuts_between(a: &[usize], b: &[usize]) -> Vec<(usize, usize)> {
+    a.iter()
+        .flat_map(|&x| b.iter().flat_map(move |&y| [(x, y), (y, x)]))
+        .collect()
+}
+
+/// The server among `healed` that leads the highest term, if it is a voter of the
+/// configuration in force at it.
+fn voting_leader(t: &Tester, healed: &[usize]) -> Option<usize> {
+    let leader = healed
+        .iter()
+        .map(|&i| (i, t.get_state(i)))
+        .filter(|(_, (_, leads))| *leads)
+        .max_by_key(|(_, (term, _))| *term)
+        .map(|(i, _)| i)?;
     let world = t.world();
     let node = world.node(leader)?;
     node.membership().is_voter(node.id()).then_some(leader)
@@ -198,10 +272,10 @@ fn voting_leader(t: &Tester, universe: usize) -> Option<usize> {
 
 /// Proposes `command` to whoever leads (retrying, like a client) until a leader has applied
 /// it, or `bound` passes.
-async fn commit_on_leader(t: &Tester, universe: usize, command: Value, bound: SimTime) -> bool {
+async fn commit_on_leader(t: &Tester, healed: &[usize], command: Value, bound: SimTime) -> bool {
     let deadline = t.now() + bound;
     while t.now() < deadline {
-        let Some(leader) = voting_leader(t, universe) else {
+        let Some(leader) = voting_leader(t, healed) else {
             t.sleep(10).await;
             continue;
         };
@@ -285,11 +359,7 @@ fn heal_servers(
     outside: &[usize],
 ) {
     let n = ticks.len();
-    let cuts: Vec<(usize, usize)> = healed
-        .iter()
-        .flat_map(|&a| outside.iter().flat_map(move |&b| [(a, b), (b, a)]))
-        .collect();
-    set_cuts(t, "healed", &cuts);
+    set_cuts(t, "healed", &cuts_between(healed, outside));
     {
         let mut world = t.world();
         let latency = plan

@@ -72,7 +72,8 @@ pub struct Plan {
     pub clients: usize,
     /// A client's mean pause between proposals (ms).
     pub propose_every_ms: u64,
-    /// Whether the liveness phase heals every server (else a majority, the rest cut off).
+    /// Whether the liveness phase heals every server (else a majority, the rest cut off; with
+    /// membership changes, as many cut off as leave every configuration a healed majority).
     pub heal_all: bool,
     /// Disks that may lose their last write at a crash: not a legal fault; shows the
     /// checkers catch it.
