@@ -78,7 +78,8 @@ pub enum Event {
     /// entry is appended there ([`Action::MembershipChanged`]). To add a server, start it
     /// with empty [`Config::peers`](crate::Config) and name it here (as a learner first, so
     /// that it catches up before it counts; then again among `voters` to promote it). A
-    /// leader that is not among the new voters steps down once C_new commits. Never reuse the
+    /// leader that is not among the new voters steps down once C_new commits, handing over
+    /// (`TimeoutNow`) to a new voter that holds its whole log. Never reuse the
     /// id of a server that lost its durable state (see [`embedding`](crate::embedding)); to
     /// add back a server that kept its disk, run the cluster with
     /// [`Config::pre_vote`](crate::Config::pre_vote).

@@ -11,9 +11,10 @@
 //!    may C_new decide alone: every server that could be elected by C_old alone lacks a
 //!    committed entry, so it cannot win a C_new-side majority's votes too.
 //! 3. A leader that is not in C_new leads on, without counting itself, until C_new commits,
-//!    then steps down. Until it knows C_new committed it may still stand (a crash may leave
-//!    C_new on its disk alone, and then only it can finish the change; `may_stand`); after
-//!    that, never.
+//!    then steps down, handing over to a C_new voter that holds its whole log if one does
+//!    (`TimeoutNow`, as in a leadership transfer). Until it knows C_new committed it may
+//!    still stand (a crash may leave C_new on its disk alone, and then only it can finish the
+//!    change; `may_stand`); after that, never.
 //!
 //! One change at a time: `ChangeMembership` is refused while the configuration in force is
 //! joint or its entry is not committed. A new leader that finds the latest configuration
@@ -97,9 +98,11 @@ impl RaftNode {
             }
         }
         if !self.membership.is_voter(self.config.id) {
-            // A last heartbeat tells C_new's voters that C_new is committed; then they elect
-            // a leader among themselves.
+            // A last heartbeat tells C_new's voters that C_new is committed; then one that
+            // holds the whole log is told to stand at once (else they elect one when their
+            // timers fire).
             self.broadcast_heartbeat();
+            self.hand_over_on_removal();
             let term = self.hard_state.term;
             self.become_follower(term, None);
         }

@@ -112,6 +112,27 @@ impl RaftNode {
         self.send(to, Message::TimeoutNow(TimeoutNow { term }));
     }
 
+    /// A leader stepping down because C_new, which it is not in, committed (§6): tells the
+    /// C_new voter that holds its whole log (the lowest id, if several do) to stand at once,
+    /// so the cluster need not wait an election timeout for its next leader (thesis §3.10
+    /// names a removed leader as a use of transfer). If none holds it all, the voters elect
+    /// one when their timers fire, as before.
+    pub(crate) fn hand_over_on_removal(&mut self) {
+        let (last_index, term) = (self.log.last_index(), self.hard_state.term);
+        let Role::Leader(leader) = &self.role else {
+            return;
+        };
+        let heir = leader
+            .progress
+            .iter()
+            .filter(|p| p.match_index == last_index && self.membership.is_voter(p.id))
+            .map(|p| p.id)
+            .min();
+        if let Some(to) = heir {
+            self.send(to, Message::TimeoutNow(TimeoutNow { term }));
+        }
+    }
+
     /// The leader of our term hands over to us: stand for election now, skipping PreVote
     /// (`start_election` refuses if we have no vote).
     pub(crate) fn handle_timeout_now(&mut self) {

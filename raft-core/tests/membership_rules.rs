@@ -314,6 +314,64 @@ fn s6_leader_not_in_c_new_does_not_count_itself_then_steps_down() {
     assert!(c.propose(c.leader().unwrap(), cmd("after")).is_some());
 }
 
+/// Thesis §3.10 names a removed leader as a use of leadership transfer: as it steps down, the
+/// C_new voter holding its whole log (the lowest id of those) gets `TimeoutNow` and is elected
+/// at once, with CheckQuorum's stickiness on, rather than after an election timeout.
+#[test]
+fn s3_10_a_removed_leader_hands_over_to_a_c_new_voter_as_it_steps_down() {
+    let configs = (1..=3)
+        .map(|id| {
+            let mut config = config(id, 3);
+            config.pre_vote = true;
+            config.check_quorum = true;
+            config
+        })
+        .collect();
+    let mut c = Cluster::with_configs(configs);
+    let leader = c.wait_for_leader();
+    let rest: Vec<u64> = [1, 2, 3].into_iter().filter(|&id| id != leader.0).collect();
+    change(&mut c, leader.0, &rest, &[]);
+    c.run_until(500, |c| !c.node(leader).is_leader());
+    let term = c.node(leader).term();
+    let heir = NodeId(rest[0]);
+    assert_eq!(c.stats.on_link(leader, heir, "TimeoutNow"), 1);
+    let other = NodeId(rest[1]);
+    assert_eq!(c.stats.on_link(leader, other, "TimeoutNow"), 0);
+    // Delivered in the round the leader stepped down, the hand-over elects the heir in it.
+    let rounds = c.run_until(1, |c| c.leader().is_some_and(|l| c.node(l).term() > term));
+    assert_eq!(rounds, 0, "no election timeout waited for");
+    assert_eq!(c.leader(), Some(heir));
+    assert!(c.propose(heir, cmd("after")).is_some());
+}
+
+/// A removed leader whose C_new voters do not hold its whole log hands over to none of them:
+/// a `TimeoutNow` would only make a candidate the others must refuse.
+#[test]
+fn s3_10_a_removed_leader_hands_over_only_to_a_voter_with_its_whole_log() {
+    let mut c = cluster(3, 0);
+    let one = NodeId(1);
+    c.elect(one);
+    c.deliver_all();
+    change(&mut c, 1, &[2, 3], &[]);
+    for _ in 0..1_000 {
+        if !c.node(one).membership().is_joint() {
+            break;
+        }
+        c.deliver_nth(0);
+    }
+    // C_new is appended at the leader; a proposal right behind it reaches nobody, so when
+    // C_new commits neither voter holds the leader's whole log.
+    assert!(c.propose(one, cmd("late")).is_some());
+    let late = |e: &Envelope| match &e.message {
+        Message::AppendEntries(m) => m.entries.iter().any(|x| x.command == cmd("late")),
+        _ => false,
+    };
+    c.drop_where(late);
+    c.run_until(100, |c| !c.node(one).is_leader());
+    assert!(c.node(NodeId(2)).last_index() < c.node(one).last_index());
+    assert_eq!(c.stats.kind("TimeoutNow"), 0);
+}
+
 /// Swarm seed 50 of `--membership`: the leader that removed itself had re-proposed C_new in a
 /// later term (so two identical C_new entries follow the joint one), knew the joint entry
 /// committed, and lost its leadership before either C_new did. It must still stand: it is a

@@ -16,7 +16,9 @@
 //! majority, it could go on serving, so any election is needless: the bound is
 //! [`NO_NEEDLESS_ELECTION`], shorter than any election can be. Where the cluster needs a new
 //! leader (the old one is cut from a majority or crashed), it is [`NEW_LEADER`], a few election
-//! timeouts; an abandoned transfer must give the leader back within about one (1 s).
+//! timeouts; an abandoned transfer must give the leader back within about one (1 s). A leader
+//! that removes itself hands over as it steps down, so its successor must take office within
+//! [`NO_NEEDLESS_ELECTION`] too, without waiting for an election timeout.
 //!
 //! | scenario | the pattern |
 //! |---|---|
@@ -27,6 +29,7 @@
 //! | `ring` | every server reaches only its two neighbours: each sees a different majority |
 //! | `transfer_target_crash` | the target of a leadership transfer crashes mid-transfer |
 //! | `stale_term_rejoin` | a node with an old term returns as the leader crashes (etcd 8243) |
+//! | `remove_leader` | the leader removes itself from the cluster and steps down |
 //!
 //! The [`membership`] scenarios are of another kind: scripted membership changes that must
 //! complete (a stuck joint configuration, a server re-added with stale progress).
@@ -42,7 +45,7 @@ use crate::runner::run_tester;
 pub mod membership;
 use crate::tester::{TestResult, Tester};
 use crate::value::Value;
-use crate::world::{Edition, SimTime, World, MS};
+use crate::world::{ChangeAnswer, Edition, SimTime, World, MS};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
@@ -197,6 +200,14 @@ pub fn all() -> Vec<Scenario> {
             bound: NEW_LEADER,
             expected: [Some(true), Some(true), Some(true), Some(true)],
             script: script!(stale_term_rejoin),
+        },
+        Scenario {
+            name: "remove_leader",
+            pattern: "the leader removes itself (5 → 4): it steps down once C_new commits",
+            nodes: 5,
+            bound: NO_NEEDLESS_ELECTION,
+            expected: [Some(true), Some(true), Some(true), Some(true)],
+            script: script!(remove_leader),
         },
     ]
 }
@@ -442,6 +453,21 @@ async fn transfer_target_crash(
     t.sleep(5_000).await;
     t.start_server(target);
     t.connect(target);
+    until_end(&t, &fault).await;
+    Ok(())
+}
+
+/// The leader asks to leave the cluster; once C_new commits it steps down, handing over to a
+/// C_new voter that holds its whole log (thesis §3.10).
+async fn remove_leader(t: Tester, leader: usize, fault: Rc<Cell<Option<SimTime>>>) -> TestResult {
+    let others: Vec<usize> = (0..t.n()).filter(|&i| i != leader).collect();
+    fault.set(Some(t.now()));
+    let answer = t.world().change_membership(leader, &others, &[]);
+    if !matches!(answer, ChangeAnswer::Proposed { .. }) {
+        return t.fail(format!(
+            "the leader did not propose its removal: {answer:?}"
+        ));
+    }
     until_end(&t, &fault).await;
     Ok(())
 }

@@ -95,6 +95,14 @@ fn stale_term_rejoin() {
     check("stale_term_rejoin", [YES, YES, YES, YES]);
 }
 
+/// The leader removes itself (thesis §4.2.2): once C_new commits it steps down, and hands over
+/// to a C_new voter that holds its whole log (§3.10), so the next leader takes office without
+/// an election timeout.
+#[test]
+fn remove_leader() {
+    check("remove_leader", [YES, YES, YES, YES]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lease reads and clock drift (thesis §6.4.1)
 // ---------------------------------------------------------------------------------------------
