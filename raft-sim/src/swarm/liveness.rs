@@ -102,23 +102,7 @@ async fn check_members(
     ticks: &mut [SimTime],
     rng: &mut Stream,
 ) -> TestResult {
-    // Spares never added stay unstarted.
-    let everyone: Vec<usize> = (0..plan.universe())
-        .filter(|&i| t.world().incarnation(i) > 0)
-        .collect();
-    heal_servers(t, plan, ticks, &everyone, &[]);
-    let apart = match plan.heal_all {
-        true => Vec::new(),
-        false => keep_apart(t, &everyone, rng),
-    };
-    let healed: Vec<usize> = everyone
-        .iter()
-        .copied()
-        .filter(|i| !apart.contains(i))
-        .collect();
-    if !apart.is_empty() {
-        set_cuts(t, "kept apart", &cuts_between(&healed, &apart));
-    }
+    let (healed, apart) = heal_members(t, plan, ticks, rng);
     let committed = t.world().checkers().highest_committed();
     let committed = committed.map_or(0, |(index, _)| index.0);
     let bound = bound_for(t, plan, ticks, &healed);
@@ -207,6 +191,33 @@ fn catch_up_allowance(plan: &Plan, entries: u64) -> SimTime {
     };
     let round_trip = 2 * plan.latency_ms.map_or(1, |(_, high)| high.max(1)) * MS;
     entries.div_ceil(per_message * inflight) * round_trip
+}
+
+/// Restarts every server ever started (spares never added stay unstarted); with
+/// `heal=majority`, then cuts off those [`keep_apart`] picks. Returns (healed, kept apart).
+fn heal_members(
+    t: &Tester,
+    plan: &Plan,
+    ticks: &mut [SimTime],
+    rng: &mut Stream,
+) -> (Vec<usize>, Vec<usize>) {
+    let everyone: Vec<usize> = (0..plan.universe())
+        .filter(|&i| t.world().incarnation(i) > 0)
+        .collect();
+    heal_servers(t, plan, ticks, &everyone, &[]);
+    let apart = match plan.heal_all {
+        true => Vec::new(),
+        false => keep_apart(t, &everyone, rng),
+    };
+    let healed: Vec<usize> = everyone
+        .iter()
+        .copied()
+        .filter(|i| !apart.contains(i))
+        .collect();
+    if !apart.is_empty() {
+        set_cuts(t, "kept apart", &cuts_between(&healed, &apart));
+    }
+    (healed, apart)
 }
 
 /// With `heal=majority`, a plan that changes membership: the servers to keep cut off. Each
