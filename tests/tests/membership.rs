@@ -550,30 +550,32 @@ fn the_liveness_phase_allows_time_to_ship_the_log_to_new_members() {
     assert!(outcome.committed > 900, "{}", outcome.committed);
 }
 
-/// The two seeds of 10 000 `swarm --membership` that failed their liveness phase before a
-/// stale rejoin was drawn only with PreVote, both without it (3238: no feature; 6830:
-/// CheckQuorum alone). A server removed while it was down, its old configuration naming it
-/// a voter, calls elections it cannot win at ever higher terms, its clock faster than the
-/// others'. Added back with its disk, its vote is needed (a two-voter configuration), the
-/// server that could win learns its term only from its refusals, and is always a term behind
-/// at its next timeout. PreVote (thesis §9.6) keeps the stale server's term where it was, so
-/// raft-core's docs require it for re-adding a server with its disk, and the swarm draws the
-/// `stale` kind only with PreVote. This test keeps both plans as they were drawn: stuck
-/// without PreVote (so a change in either direction is noticed), recovered with it.
+/// The stale rejoin without PreVote, as the swarm found it: seeds 3238 (no feature) and 6830
+/// (CheckQuorum alone) failed their liveness phase in the first 10 000-seed `--membership`
+/// sweep. A server removed while it was down, its old configuration naming it a voter, calls
+/// elections it cannot win at ever higher terms, its clock faster than the others'. Added
+/// back with its disk, its vote is needed (a two-voter configuration), the server that could
+/// win learns its term only from its refusals, and is always a term behind at its next
+/// timeout. PreVote (thesis §9.6) keeps the stale server's term where it was, so raft-core's
+/// docs require it for re-adding a server with its disk, and the swarm draws the `stale` kind
+/// only with PreVote. Those two plans stopped failing once a removed leader hands over (their
+/// runs took another course), so these are the two seeds that show the same shape today, from
+/// `swarm --seeds 1..10001 --membership --features none` with stale rejoins drawn regardless:
+/// stuck without PreVote (a change in either direction is noticed), recovered with it.
 #[test]
 fn a_stale_voter_with_a_fast_clock_needs_pre_vote_to_stop_disrupting() {
     let plans = [
         (
-            3238,
-            "n=4,t=23352,lat=0,loss=0,dup=0,reorder=25,topo=none,flow=default,pipe=3,\
-             crash=1844/998/997,skew=36,snap=0/0,clients=5/150,heal=majority,feat=none,\
-             transfer=0,member=learner+remove+replace+shrink+leader+stale/435",
+            1828,
+            "n=4,t=14581,lat=0,loss=0,dup=39,reorder=0,topo=none,flow=2/1995/6,pipe=off,\
+             crash=0/0/0,skew=50,snap=0/0,clients=5/318,heal=majority,feat=none,transfer=0,\
+             member=remove+replace+shrink+grow+stale/200",
         ),
         (
-            6830,
-            "n=7,t=23997,lat=2-3,loss=147,dup=115,reorder=0,topo=none,flow=default,pipe=51,\
-             crash=0/0/0,skew=18,snap=45/2768,clients=2/237,heal=all,feat=checkquorum,\
-             transfer=257,member=learner+remove+grow+leader+stale/138",
+            5161,
+            "n=4,t=22663,lat=0,loss=0,dup=0,reorder=71,topo=split+isolate+oneway+partial/320,\
+             flow=default,pipe=off,crash=418/33/398,skew=31,snap=0/0,clients=3/183,heal=all,\
+             feat=none,transfer=0,member=learner+remove+leader+stale/168",
         ),
     ];
     for (seed, plan) in plans {
@@ -594,8 +596,8 @@ fn a_stale_voter_with_a_fast_clock_needs_pre_vote_to_stop_disrupting() {
     }
 }
 
-/// The two seeds above, drawn today, run no PreVote and so draw no stale rejoin (the
-/// draw's rule itself is checked by `membership_plans_round_trip_and_old_plans_change_none`).
+/// Seeds 3238 and 6830, drawn today, run no PreVote and so draw no stale rejoin (the draw's
+/// rule itself is checked by `membership_plans_round_trip_and_old_plans_change_none`).
 #[test]
 fn the_seeds_that_stalled_no_longer_draw_a_stale_rejoin() {
     let limits = Limits::default();
@@ -609,16 +611,16 @@ fn the_seeds_that_stalled_no_longer_draw_a_stale_rejoin() {
 
 /// A membership plan's liveness phase with `heal=majority`: every server is restarted, then
 /// as many are kept cut off as leave a majority of every configuration healed, and the rest
-/// must elect, settle and commit without them (seed 1 keeps one of seven apart).
-const MAJORITY_HEAL: &str = "n=7,t=7892,lat=0,loss=123,dup=0,reorder=0,topo=split+isolate/109,\
-                             flow=default,pipe=off,crash=328/1/588,skew=0,snap=7/65,clients=2/58,\
-                             heal=majority,feat=checkquorum+readindex,transfer=0,\
-                             member=learner+add+remove+grow/581";
+/// must elect, settle and commit without them (seed 2 keeps two of eight apart).
+const MAJORITY_HEAL: &str = "n=7,t=8190,lat=0,loss=0,dup=0,reorder=145,topo=oneway+bridge/364,\
+                             flow=3/58011/1,pipe=10,crash=469/132/477,skew=47,snap=0/0,\
+                             clients=3/105,heal=majority,feat=readindex,transfer=0,\
+                             member=add+shrink/154";
 
 #[test]
 fn a_majority_heal_keeps_a_minority_apart_and_the_rest_makes_progress() {
     let plan: Plan = MAJORITY_HEAL.parse().expect("a plan");
-    let outcome = swarm::run_with(1, &plan, raft_sim::trace::Trace::new(true));
+    let outcome = swarm::run_with(2, &plan, raft_sim::trace::Trace::new(true));
     assert!(outcome.failure.is_none(), "{:?}", outcome.failure);
     let kept_apart = |l: &String| l.contains("topology kept apart");
     assert!(
@@ -627,7 +629,7 @@ fn a_majority_heal_keeps_a_minority_apart_and_the_rest_makes_progress() {
     );
     let mut all = plan.clone();
     all.heal_all = true;
-    let healed_all = swarm::run_with(1, &all, raft_sim::trace::Trace::new(true));
+    let healed_all = swarm::run_with(2, &all, raft_sim::trace::Trace::new(true));
     assert!(healed_all.failure.is_none(), "{:?}", healed_all.failure);
     assert!(!healed_all.trace.iter().any(kept_apart));
 }
@@ -642,7 +644,7 @@ fn a_majority_heal_still_fails_a_cluster_that_cannot_replicate() {
                 if !m.entries.is_empty())
         })
     });
-    let outcome = swarm::run_tampered(1, &plan, drop_entries);
+    let outcome = swarm::run_tampered(2, &plan, drop_entries);
     let failure = outcome.failure.expect("must fail");
     assert_eq!(failure.class, swarm::Class::Liveness, "{}", failure.message);
     let message = &failure.message;
