@@ -240,9 +240,7 @@ fn keep_apart(t: &Tester, servers: &[usize], rng: &mut Stream) -> Vec<usize> {
         .map(|side| side.iter().map(|id| id.0 as usize).collect())
         .collect();
     let mut order = live.clone();
-    for i in (1..order.len()).rev() {
-        order.swap(i, rng.below(i as u64 + 1) as usize);
-    }
+    shuffle(&mut order, rng);
     let mut apart = Vec::new();
     for candidate in order {
         let keeps_majority = |side: &Vec<usize>| {
@@ -258,6 +256,13 @@ fn keep_apart(t: &Tester, servers: &[usize], rng: &mut Stream) -> Vec<usize> {
     }
     apart.sort_unstable();
     apart
+}
+
+/// Fisher–Yates, drawing from `rng`.
+fn shuffle(items: &mut [usize], rng: &mut Stream) {
+    for i in (1..items.len()).rev() {
+        items.swap(i, rng.below(i as u64 + 1) as usize);
+    }
 }
 
 /// Every link between `a` and `b`, both ways.
@@ -348,9 +353,7 @@ async fn read_on(t: &Tester, i: usize, bound: SimTime) -> bool {
 fn heal(t: &Tester, plan: &Plan, ticks: &mut [SimTime], rng: &mut Stream) -> Vec<usize> {
     let n = plan.nodes;
     let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        order.swap(i, rng.below(i as u64 + 1) as usize);
-    }
+    shuffle(&mut order, rng);
     let keep = if plan.heal_all { n } else { n / 2 + 1 };
     let mut healed = order[..keep].to_vec();
     healed.sort_unstable();
