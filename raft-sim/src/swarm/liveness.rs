@@ -64,14 +64,7 @@ pub async fn check(t: &Tester, plan: &Plan, ticks: &mut [SimTime], mut rng: Stre
             )));
         }
     }
-    let caught_up = |t: &Tester| {
-        let world = t.world();
-        healed.iter().all(|&i| {
-            world
-                .node(i)
-                .is_some_and(|n| n.last_applied().0 >= committed)
-        })
-    };
+    let caught_up = |t: &Tester| all_applied(t, &healed, committed);
     if !wait(t, bound, caught_up).await {
         return t.fail(late(format!(
             "not all of them applied the entries committed before (through index {committed})"
@@ -161,14 +154,7 @@ async fn check_members(
             )));
         }
     }
-    let caught_up = |t: &Tester| {
-        let world = t.world();
-        members.iter().all(|&i| {
-            world
-                .node(i)
-                .is_some_and(|n| n.last_applied().0 >= committed)
-        })
-    };
+    let caught_up = |t: &Tester| all_applied(t, &members, committed);
     if !wait(t, bound, caught_up).await {
         return t.fail(late(format!(
             "not every member of {members:?} applied the entries committed before (through \
@@ -256,6 +242,14 @@ fn keep_apart(t: &Tester, servers: &[usize], rng: &mut Stream) -> Vec<usize> {
     }
     apart.sort_unstable();
     apart
+}
+
+/// Whether every one of `servers` is up and has applied through `index`.
+fn all_applied(t: &Tester, servers: &[usize], index: u64) -> bool {
+    let world = t.world();
+    servers
+        .iter()
+        .all(|&i| world.node(i).is_some_and(|n| n.last_applied().0 >= index))
 }
 
 /// Fisher–Yates, drawing from `rng`.
